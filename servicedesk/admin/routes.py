@@ -1,0 +1,1 @@
+from servicedesk.admin import bp  # noqa: F401

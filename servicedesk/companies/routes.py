@@ -1,0 +1,1 @@
+from servicedesk.companies import bp  # noqa: F401

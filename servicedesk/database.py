@@ -1,0 +1,57 @@
+"""How the desk talks to its database: SQLite settings, transaction start, and the ORM session."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from flask import has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+_read_only: ContextVar[bool] = ContextVar("servicedesk_read_only", default=False)
+
+
+@event.listens_for(Engine, "connect")
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    # Take transaction control away from pysqlite so that we choose how each one begins.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _begin_sqlite(connection: Connection) -> None:
+    if connection.dialect.name != "sqlite":
+        return
+    # A deferred transaction that reads and then writes cannot wait for another writer: SQLite
+    # fails it at once with "database is locked". Writers therefore take the write lock up front.
+    connection.exec_driver_sql("BEGIN" if is_read_only() else "BEGIN IMMEDIATE")
+
+
+def is_read_only() -> bool:
+    if _read_only.get():
+        return True
+    return has_request_context() and request.method in READ_ONLY_METHODS
+
+
+@contextmanager
+def read_only() -> Iterator[None]:
+    """Mark work outside a GET request (reports, the scheduler's loading) as not writing."""
+    token = _read_only.set(True)
+    try:
+        yield
+    finally:
+        _read_only.reset(token)

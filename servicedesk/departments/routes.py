@@ -1,0 +1,1 @@
+from servicedesk.departments import bp  # noqa: F401

@@ -1,0 +1,62 @@
+"""Language and time: which locale a request gets, and how dates are shown in it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Flask, has_request_context, request, session
+from flask_babel import format_date, get_locale, to_user_timezone
+from flask_login import current_user
+
+from servicedesk.config import LOCALES
+
+DEFAULT_LOCALE = LOCALES[0]
+
+
+def is_api_request() -> bool:
+    return has_request_context() and request.path.startswith("/api/")
+
+
+def select_locale() -> str:
+    if not has_request_context():
+        return DEFAULT_LOCALE
+    if is_api_request():
+        return _from_accept()
+    user_locale = getattr(current_user, "locale", None) if current_user else None
+    if user_locale in LOCALES:
+        return user_locale
+    chosen = session.get("locale")
+    return chosen if chosen in LOCALES else DEFAULT_LOCALE
+
+
+def _from_accept() -> str:
+    best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
+    return "en" if best == "en" else DEFAULT_LOCALE
+
+
+def is_chinese() -> bool:
+    return str(get_locale()).startswith("zh")
+
+
+def format_day(value: date | datetime | None) -> str:
+    """2026年6月4日 in Chinese, 2026-06-04 in English; datetimes are taken in Asia/Shanghai."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_user_timezone(value).date()
+    return format_date(value, "long") if is_chinese() else value.isoformat()
+
+
+def format_moment(value: datetime | None) -> str:
+    """2026年6月4日 14:30 in Chinese, 2026-06-04 14:30 in English, in Asia/Shanghai."""
+    if value is None:
+        return ""
+    local = to_user_timezone(value)
+    return f"{format_day(local.date())} {local:%H:%M}"
+
+
+def register_i18n(app: Flask) -> None:
+    app.jinja_env.filters["day"] = format_day
+    app.jinja_env.filters["moment"] = format_moment
+    app.jinja_env.globals["LOCALES"] = LOCALES
+    app.jinja_env.globals["is_chinese"] = is_chinese

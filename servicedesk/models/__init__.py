@@ -1,0 +1,18 @@
+"""Typed models, one module per aggregate; importing this package registers them all."""
+
+from servicedesk.models.audit import AuditEvent
+from servicedesk.models.company import Company
+from servicedesk.models.organisation import Category, Department
+from servicedesk.models.user import ApiToken, LoginSession, Role, User, UserRole
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Category",
+    "Company",
+    "Department",
+    "LoginSession",
+    "Role",
+    "User",
+    "UserRole",
+]

@@ -1,0 +1,40 @@
+"""The navigation bar, derived from the access rules the views declare."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from servicedesk.security import access_rule_of
+
+MAIN = [
+    ("core.index", _l("Home")),
+    ("companies.index", _l("Companies")),
+    ("departments.index", _l("Departments")),
+]
+
+ADMINISTRATION = [
+    ("admin.users", _l("Users")),
+    ("admin.departments", _l("Departments")),
+    ("admin.categories", _l("Categories")),
+    ("admin.api_tokens", _l("API tokens")),
+    ("admin.activity", _l("Activity log")),
+]
+
+
+def may_open(endpoint: str) -> bool:
+    """Whether the current user may open the view behind the endpoint, by its declared rule."""
+    view = current_app.view_functions.get(endpoint)
+    rule = access_rule_of(view) if view else None
+    return rule is not None and rule.allows(current_user)
+
+
+def _allowed(items: list[tuple[str, object]]) -> list[tuple[str, str]]:
+    return [(endpoint, str(label)) for endpoint, label in items if may_open(endpoint)]
+
+
+def register_navigation(app: Flask) -> None:
+    app.jinja_env.globals["may_open"] = may_open
+    app.jinja_env.globals["nav_items"] = lambda: _allowed(MAIN)
+    app.jinja_env.globals["admin_nav_items"] = lambda: _allowed(ADMINISTRATION)

@@ -1,0 +1,40 @@
+"""One page of a list query and the total behind it: two SQL statements whatever the size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import ceil
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, func, select
+
+from servicedesk.extensions import db
+
+Row = TypeVar("Row")
+
+
+@dataclass(frozen=True)
+class Page(Generic[Row]):
+    items: list[Row]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def paginate(statement: Select[Any], page: int, per_page: int) -> Page[Any]:
+    page = max(page, 1)
+    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    items = list(db.session.scalars(statement.limit(per_page).offset((page - 1) * per_page)))
+    return Page(items=items, total=total or 0, page=page, per_page=per_page)
