@@ -91,6 +91,8 @@ def _translate_fields(messages: Any) -> Any:
 def handle_http_exception(error: HTTPException) -> Any:
     status = error.code or 500
     db.session.rollback()  # an error answer never saves half a change
+    if error.response is not None:  # the raiser built the answer itself (the login lockout page)
+        return error.response
     if is_api_request():
         data = getattr(error, "data", None) or {}
         fields = data.get("fields") or _unnest_locations(data.get("messages"))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import MetaData, event, insert, inspect, text
@@ -45,7 +45,6 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         "PASSWORD_ARGON2_TIME_COST": 1,
         "PASSWORD_ARGON2_MEMORY_KIB": 8192,
         "PASSWORD_ARGON2_PARALLELISM": 1,
-        "SERVER_NAME": "desk.test",
     })
     app.instance_path = str(instance)
     with app.app_context():
@@ -111,6 +110,14 @@ CSRF_FIELD = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 class DeskClient(FlaskClient):
     """A test client that sends the CSRF token a browser would, taken from a rendered form."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        # Tests run inside one app context (for db.session), which Flask reuses for each request;
+        # clear `g` so that nothing cached by one request (the user, the CSRF token) leaks into
+        # the next, as it could not between two real requests.
+        if has_app_context():
+            vars(g).clear()
+        return super().open(*args, **kwargs)
 
     def csrf_token(self) -> str:
         page = self.get("/", follow_redirects=True)

@@ -1,5 +1,8 @@
-from flask import current_app, flash, redirect, render_template, request, url_for
+import time
+
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_limiter import RequestLimit
 from flask_login import current_user
 from werkzeug import Response
 
@@ -21,12 +24,23 @@ def _is_safe_next(target: str | None) -> bool:
     return bool(target) and target.startswith("/") and not target.startswith("//")
 
 
+def _locked_out(_limit: RequestLimit) -> Response:
+    message = _("Too many failed sign-in attempts. Wait %(minutes)d minutes and try again.",
+                minutes=_window_minutes(_limit))
+    page = render_template("auth/login.html", form=LoginForm(), locked_out=message)
+    return make_response(page, 429)
+
+
+def _window_minutes(limit: RequestLimit) -> int:
+    return max(1, round((limit.reset_at - time.time()) / 60))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 @limiter.limit(lambda: current_app.config["LOGIN_FAILURES_PER_USER"], key_func=_attempted_username,
-               methods=["POST"], deduct_when=_failed_login)
+               methods=["POST"], deduct_when=_failed_login, on_breach=_locked_out)
 @limiter.limit(lambda: current_app.config["LOGIN_FAILURES_PER_ADDRESS"], methods=["POST"],
-               deduct_when=_failed_login)
+               deduct_when=_failed_login, on_breach=_locked_out)
 def login() -> str | Response:
     if current_user.is_authenticated:
         return redirect(url_for("core.index"))
