@@ -8,10 +8,12 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup
 
+from servicedesk.config import LOCALES
 from servicedesk.extensions import db
 from servicedesk.models import Department, Role
 
 ROLE_CHOICES = [role.value for role in Role]
+SOURCE_LOCALE = "en"
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -113,9 +115,28 @@ def translate_update() -> None:
     pot = root / "messages.pot"
     _pybabel("extract", "-F", str(root / "babel.cfg"), "-k", "_l", "--no-location",
              "--omit-header", "-o", str(pot), str(PACKAGE_DIR), str(root / "templates"))
-    _pybabel("update", "-i", str(pot), "-d", str(PACKAGE_DIR / "translations"), "--no-wrap",
-             "--ignore-obsolete", "--omit-header")
+    translations = PACKAGE_DIR / "translations"
+    for locale in LOCALES:
+        catalog = translations / locale / "LC_MESSAGES" / "messages.po"
+        command = "update" if catalog.exists() else "init"
+        _pybabel(command, "-i", str(pot), "-d", str(translations), "-l", locale, "--no-wrap",
+                 *(["--ignore-obsolete"] if command == "update" else []))
     pot.unlink()
+    _fill_source_language(translations / SOURCE_LOCALE / "LC_MESSAGES" / "messages.po")
+
+
+def _fill_source_language(path: Path) -> None:
+    """The msgids are English: the English catalog starts from them and may reword any."""
+    from babel.messages.pofile import read_po, write_po
+
+    with path.open("rb") as handle:
+        catalog = read_po(handle)
+    for message in catalog:
+        if message.id and not message.string:
+            message.string = message.id
+        message.flags.discard("fuzzy")
+    with path.open("wb") as handle:
+        write_po(handle, catalog, width=0, omit_header=False)
 
 
 @translate.command("compile")
