@@ -22,15 +22,13 @@ PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 
 
 def run(*command: str | Path, env: dict[str, str] | None = None) -> None:
-    result = subprocess.run([str(part) for part in command], cwd=ROOT, env=env, check=False)
+    result = subprocess.run([str(part) for part in command], cwd=ROOT, env=env, check=False)  # noqa: S603
     if result.returncode != 0:
         sys.exit(result.returncode)
 
 
 def ensure_venv(extras: str = "") -> None:
     """Create .venv and install the desk into it, again only when pyproject.toml changed."""
-    if sys.version_info < (3, 11):
-        sys.exit("The desk needs Python 3.11 or newer.")
     if not PYTHON.exists():
         print("Creating the virtual environment in .venv ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
@@ -58,7 +56,7 @@ def start(args: argparse.Namespace) -> None:
         print("Demo logins (user name, password, who):")
         print(logins.read_text(encoding="utf-8"))
     print("Stop it with Ctrl+C.", flush=True)
-    os.execv(str(BIN / "waitress-serve"), [
+    os.execv(str(BIN / "waitress-serve"), [  # noqa: S606
         "waitress-serve", f"--host={args.host}", f"--port={args.port}", "--threads=8",
         "--call", "servicedesk:create_app",
     ])
@@ -76,6 +74,8 @@ def test(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    if sys.version_info < (3, 11):  # noqa: UP036 (this script runs on whatever python3 is)
+        sys.exit("The desk needs Python 3.11 or newer.")
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)

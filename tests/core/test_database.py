@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import pytest
@@ -54,12 +55,11 @@ def test_two_writers_wait_for_each_other_instead_of_failing(sqlite_url) -> None:
         try:
             with engine.begin() as connection:
                 value = connection.exec_driver_sql("SELECT n FROM counter").scalar()
-                try:
-                    both_read.wait(timeout=0.5)  # the second writer is blocked in BEGIN IMMEDIATE
-                except threading.BrokenBarrierError:
-                    pass
+                # The second writer is blocked in BEGIN IMMEDIATE, so the barrier breaks.
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    both_read.wait(timeout=0.5)
                 connection.exec_driver_sql(f"UPDATE counter SET n = {value + 1}")
-        except BaseException as error:  # noqa: BLE001
+        except BaseException as error:
             errors.append(error)
 
     threads = [threading.Thread(target=increment) for _ in range(2)]

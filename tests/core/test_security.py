@@ -75,7 +75,7 @@ class _Resources(HTMLParser):
 
 def _is_local(address: str) -> bool:
     parts = urlsplit(address)
-    return not parts.scheme and not parts.netloc or parts.netloc == "localhost"
+    return (not parts.scheme and not parts.netloc) or parts.netloc == "localhost"
 
 
 def _crawl(client, start: str, limit: int = 150) -> dict[str, _Resources]:

@@ -1,0 +1,388 @@
+"""Reading companies from an Excel sheet and checking every row before anything is written.
+
+`read_workbook` finds the header row and reads the rows; `plan` compares them with the companies
+already registered and says, row by row, what an import would add, update or refuse and why. No
+Flask views, no writes: `operations.apply_import` carries a plan out.
+
+The sheet may be a template downloaded from the desk or the zone's own ledger (台账): a merged title
+row above the header, the same company on many rows, other columns that are not ours.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font
+
+from servicedesk.companies.operations import FIELD_LABELS, explain
+from servicedesk.domain import credit_code
+from servicedesk.domain.credit_code import CreditCodeError, Problem
+from servicedesk.models import Company
+
+#: the header row is looked for in this many rows at the top of each sheet
+HEADER_SEARCH_ROWS = 10
+#: a sheet with data past this row is refused as a whole: split it
+MAX_ROWS = 20_000
+#: columns read from each row; the ledger has a dozen
+MAX_COLUMNS = 80
+#: past MAX_ROWS, this many empty rows in a row end the sheet (formatted but empty rows)
+TRAILING_EMPTY_ROWS = 1_000
+
+FIELDS = ("credit_code", "name", "short_name", "address", "industry", "contact_person",
+          "contact_phone")
+
+#: header names by field, first the ones the template uses; compared after header_key()
+HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "credit_code": ("统一社会信用代码", "社会信用代码", "信用代码", "统一代码", "credit code",
+                    "unified social credit code", "social credit code", "uscc"),
+    "name": ("企业名称", "企业", "企业全称", "公司名称", "公司", "单位名称", "名称", "name",
+             "company", "company name", "enterprise", "enterprise name"),
+    "short_name": ("简称", "企业简称", "公司简称", "short name", "abbreviation"),
+    "address": ("地址", "企业地址", "公司地址", "注册地址", "经营地址", "通讯地址", "address"),
+    "industry": ("行业", "所属行业", "行业类别", "行业分类", "产业", "industry", "sector"),
+    "contact_person": ("联系人", "企业联系人", "联系人姓名", "contact person", "contact"),
+    "contact_phone": ("联系电话", "电话", "联系方式", "手机", "手机号码", "phone", "telephone",
+                      "contact phone", "tel"),
+}
+
+#: the template's headers
+TEMPLATE_HEADERS = {
+    "zh": ("统一社会信用代码", "企业名称", "简称", "地址", "行业", "联系人", "联系电话"),
+    "en": ("Credit code", "Name", "Short name", "Address", "Industry", "Contact person",
+           "Contact phone"),
+}
+TEMPLATE_WIDTHS = (24, 36, 16, 36, 14, 12, 16)
+
+_BRACKETED = re.compile(r"\(.*?\)|\[.*?\]")
+_IGNORED_IN_HEADERS = re.compile(r"[\s_*:\-]")
+
+
+def header_key(value: Any) -> str:
+    """统一社会信用代码（必填）, 'Credit_Code *' and 'credit code' all give the same key."""
+    text = unicodedata.normalize("NFKC", str(value)).lower()
+    text = _BRACKETED.sub("", text)
+    return _IGNORED_IN_HEADERS.sub("", text)
+
+
+_FIELD_BY_HEADER = {header_key(name): field_name
+                    for field_name, names in HEADER_SYNONYMS.items() for name in names}
+
+
+def column_lengths() -> dict[str, int]:
+    """The longest text each column takes, from the model."""
+    return {name: Company.__table__.c[name].type.length for name in FIELDS}
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be imported: not an .xlsx workbook, no header row, too long."""
+
+
+@dataclass
+class SheetRow:
+    """One row with something in the columns read, as text keyed by field ('' for an empty cell)."""
+
+    number: int
+    values: dict[str, str]
+
+
+@dataclass
+class Sheet:
+    title: str
+    header_row: int
+    #: field -> the header as written in the sheet
+    columns: dict[str, str]
+    #: headers of the columns that are not read
+    ignored: list[str]
+    rows: list[SheetRow]
+    #: rows between the data with nothing in the columns read (empty, or only a 序号 say)
+    skipped_rows: int = 0
+
+    def credit_codes(self) -> set[str]:
+        """The codes the rows give, normalised: what to look up among the registered companies."""
+        codes = set()
+        for row in self.rows:
+            with contextlib.suppress(CreditCodeError):
+                codes.add(credit_code.validate(row.values.get("credit_code", "")))
+        return codes
+
+
+@dataclass
+class PlannedCompany:
+    """A company the sheet names, with the rows that name it merged into one."""
+
+    credit_code: str
+    #: the sheet's non-empty values (name always) keyed by field
+    values: dict[str, str]
+    rows: list[int]
+    #: the registered company with this code, or None when it is new
+    current: Company | None = None
+    #: for a registered company: field -> (value now, value from the sheet)
+    changes: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    #: what the user should know: a later row disagreeing on a detail, ...
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.values["name"]
+
+
+@dataclass
+class RefusedRow:
+    number: int
+    reason: str
+    credit_code: str
+    name: str
+
+
+@dataclass
+class ImportPlan:
+    sheet: Sheet
+    additions: list[PlannedCompany]
+    updates: list[PlannedCompany]
+    unchanged: list[PlannedCompany]
+    refused: list[RefusedRow]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.additions or self.updates)
+
+
+def _cell_text(value: Any) -> str:
+    """Cells come as text, numbers (codes and phones typed as numbers), dates or nothing."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, datetime):
+        value = value.date() if value.time() == datetime.min.time() else value
+    if isinstance(value, date):
+        return value.isoformat()
+    return unicodedata.normalize("NFC", str(value)).strip()
+
+
+def _is_empty(cells: Iterable[Any]) -> bool:
+    return all(_cell_text(cell) == "" for cell in cells)
+
+
+def _find_header(rows: list[tuple[Any, ...]]) -> tuple[int, dict[str, int]] | None:
+    """The first row with both a name and a credit-code column: (index, field -> column)."""
+    for index, cells in enumerate(rows):
+        columns: dict[str, int] = {}
+        for column, cell in enumerate(cells):
+            field_name = _FIELD_BY_HEADER.get(header_key(cell)) if cell is not None else None
+            if field_name and field_name not in columns:  # the first of two such columns counts
+                columns[field_name] = column
+        if "name" in columns and "credit_code" in columns:
+            return index, columns
+    return None
+
+
+def _open(data: bytes) -> Any:
+    if data[:4] == b"\xd0\xcf\x11\xe0":  # the OLE container of Excel 97-2003 .xls files
+        raise ImportFileError(_(
+            "This is an old Excel 97-2003 (.xls) file. Open it in Excel or WPS, save it as an "
+            "Excel workbook (.xlsx) and upload that."
+        ))
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise ImportFileError(_("The file is not an Excel workbook (.xlsx)."))
+    try:
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises whatever the broken part of the zip causes
+        raise ImportFileError(_(
+            "The file could not be read as an Excel workbook (.xlsx). Open it in Excel or WPS, "
+            "save it again and upload the saved file."
+        )) from error
+
+
+def read_workbook(data: bytes) -> Sheet:
+    """Find the first sheet with a header row and read its rows; ImportFileError if none has one."""
+    workbook = _open(data)
+    try:
+        for worksheet in workbook.worksheets:
+            sheet = _read_sheet(worksheet)
+            if sheet is not None:
+                return sheet
+    except ImportFileError:
+        raise
+    except Exception as error:
+        raise ImportFileError(_(
+            "The file could not be read as an Excel workbook (.xlsx). Open it in Excel or WPS, "
+            "save it again and upload the saved file."
+        )) from error
+    finally:
+        workbook.close()
+    raise ImportFileError(_(
+        "No header row found. One of the first %(n)d rows must name the columns, with at least "
+        "the company name (企业名称) and the credit code (统一社会信用代码).",
+        n=HEADER_SEARCH_ROWS,
+    ))
+
+
+def _read_sheet(worksheet: Any) -> Sheet | None:
+    if not hasattr(worksheet, "iter_rows"):  # a chart sheet
+        return None
+    worksheet.reset_dimensions()  # do not trust the size the writing program recorded
+    rows = worksheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
+    top = [cells for _number, cells in zip(range(HEADER_SEARCH_ROWS), rows, strict=False)]
+    found = _find_header(top)
+    if found is None:
+        return None
+    index, columns = found
+    header = top[index]
+    sheet = Sheet(
+        title=worksheet.title,
+        header_row=index + 1,
+        columns={name: _cell_text(header[column]) for name, column in columns.items()},
+        ignored=[_cell_text(cell) for column, cell in enumerate(header)
+                 if column not in columns.values() and _cell_text(cell)],
+        rows=[],
+    )
+
+    pending_skipped = 0  # rows at the end (pre-numbered, formatted) are not worth a mention
+
+    def add(number: int, cells: tuple[Any, ...]) -> None:
+        nonlocal pending_skipped
+        values = {name: _cell_text(cells[column]) if column < len(cells) else ""
+                  for name, column in columns.items()}
+        if not any(values.values()):
+            pending_skipped += 1
+            return
+        sheet.skipped_rows += pending_skipped
+        pending_skipped = 0
+        sheet.rows.append(SheetRow(number, values))
+
+    for number, cells in enumerate(top[index + 1:], start=index + 2):
+        add(number, cells)
+    empty_run = 0
+    for number, cells in enumerate(rows, start=len(top) + 1):
+        if number > MAX_ROWS:
+            if not _is_empty(cells):
+                raise ImportFileError(_(
+                    "The sheet has more than %(n)d rows. Split it into smaller files.", n=MAX_ROWS
+                ))
+            empty_run += 1
+            if empty_run >= TRAILING_EMPTY_ROWS:
+                break
+            continue
+        add(number, cells)
+    return sheet
+
+
+def _name_key(name: str | None) -> str:
+    """Full-width and half-width brackets and stray spaces do not make another name."""
+    return re.sub(r"\s", "", unicodedata.normalize("NFKC", name or ""))
+
+
+def _same_name(a: str | None, b: str | None) -> bool:
+    return _name_key(a) == _name_key(b)
+
+
+def _row_problem(row: SheetRow, lengths: Mapping[str, int]) -> str | None:
+    values = row.values
+    if not values.get("credit_code"):
+        return _("The credit code is missing.")
+    try:
+        credit_code.validate(values["credit_code"])
+    except CreditCodeError as error:
+        return explain(error) if error.problem is not Problem.EMPTY else _(
+            "The credit code is missing.")
+    if not values.get("name"):
+        return _("The company name is missing.")
+    for name, value in values.items():
+        if name != "credit_code" and len(value) > lengths[name]:
+            return _("%(field)s: at most %(max)d characters are allowed; this one has %(n)d.",
+                     field=FIELD_LABELS[name], max=lengths[name], n=len(value))
+    return None
+
+
+def plan(sheet: Sheet, existing: Mapping[str, Company]) -> ImportPlan:
+    """Check every row and say what an import would do; `existing` maps credit codes to companies.
+
+    One credit code is one company: rows repeating a code with the same name merge into one
+    entry (the first non-empty value of each detail wins, later different ones are noted); a row
+    giving a code already used by an earlier row for another name is refused, as is a row giving
+    a name an earlier row gave another code. Empty cells never blank a registered detail.
+    """
+    lengths = column_lengths()
+    by_code: dict[str, PlannedCompany] = {}
+    code_by_name: dict[str, tuple[str, int]] = {}
+    refused: list[RefusedRow] = []
+    for row in sheet.rows:
+        raw_code, name = row.values.get("credit_code", ""), row.values.get("name", "")
+        problem = _row_problem(row, lengths)
+        if problem is not None:
+            refused.append(RefusedRow(row.number, problem, raw_code, name))
+            continue
+        code = credit_code.validate(raw_code)
+        name_key = _name_key(name)
+        planned = by_code.get(code)
+        if planned is not None and not _same_name(planned.name, name):
+            refused.append(RefusedRow(row.number, _(
+                "Row %(row)d gives this credit code to “%(name)s”; one credit code belongs to one "
+                "company.", row=planned.rows[0], name=planned.name), raw_code, name))
+            continue
+        if planned is None and name_key in code_by_name:
+            other_code, other_row = code_by_name[name_key]
+            refused.append(RefusedRow(row.number, _(
+                "Row %(row)d gives this company the credit code %(code)s; check which code is "
+                "right.", row=other_row, code=other_code), raw_code, name))
+            continue
+        values = {k: v for k, v in row.values.items() if k != "credit_code" and v}
+        if planned is None:
+            by_code[code] = PlannedCompany(code, values, [row.number])
+            code_by_name[name_key] = (code, row.number)
+            continue
+        planned.rows.append(row.number)
+        for key, value in values.items():
+            kept = planned.values.get(key)
+            if kept is None:
+                planned.values[key] = value
+            elif key != "name" and kept != value:
+                planned.notes.append(_(
+                    "Row %(row)d gives another %(field)s, “%(value)s”; “%(kept)s” is kept.",
+                    row=row.number, field=FIELD_LABELS[key], value=value, kept=kept))
+
+    result = ImportPlan(sheet, additions=[], updates=[], unchanged=[], refused=refused)
+    for code, planned in by_code.items():
+        current = existing.get(code)
+        if current is None:
+            result.additions.append(planned)
+            continue
+        planned.current = current
+        planned.changes = {
+            key: (getattr(current, key), value) for key, value in planned.values.items()
+            if getattr(current, key) != value
+            and not (key == "name" and _same_name(current.name, value))
+        }
+        (result.updates if planned.changes else result.unchanged).append(planned)
+    return result
+
+
+def template_workbook(chinese: bool) -> bytes:
+    """An empty sheet with the headers the import reads, formatted as text so codes stay text."""
+    headers = TEMPLATE_HEADERS["zh" if chinese else "en"]
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "企业" if chinese else "Companies"
+    sheet.append(list(headers))
+    for column, width in enumerate(TEMPLATE_WIDTHS, start=1):
+        letter = sheet.cell(row=1, column=column).column_letter
+        sheet.column_dimensions[letter].width = width
+        sheet.column_dimensions[letter].number_format = "@"
+        sheet.cell(row=1, column=column).font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()

@@ -1,0 +1,85 @@
+"""Import files kept under the instance folder between the report and the user's confirmation.
+
+instance/uploads/imports/<token>.xlsx holds the bytes as uploaded and <token>.json who uploaded
+them and under which name. Only the user who uploaded a file can open it again; files nobody
+confirmed are removed after a day.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+
+#: how long an unconfirmed upload is kept
+MAX_AGE_SECONDS = 24 * 3600
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{24}")
+
+
+@dataclass(frozen=True)
+class PendingImport:
+    token: str
+    file_name: str
+    user_id: int
+    data: bytes
+
+
+def directory() -> Path:
+    return Path(current_app.instance_path) / "uploads" / "imports"
+
+
+def _paths(token: str) -> tuple[Path, Path]:
+    folder = directory()
+    return folder / f"{token}.xlsx", folder / f"{token}.json"
+
+
+def save(data: bytes, file_name: str, user_id: int) -> str:
+    """Keep the file; return the token that names it."""
+    folder = directory()
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    purge_expired()
+    token = secrets.token_urlsafe(18)  # 24 characters
+    workbook, meta = _paths(token)
+    workbook.write_bytes(data)
+    file_name = file_name.replace("\\", "/").rsplit("/", 1)[-1][:200]  # a path from old browsers
+    meta.write_text(json.dumps({"file_name": file_name, "user_id": user_id}), "utf-8")
+    return token
+
+
+def load(token: str, user_id: int) -> PendingImport | None:
+    """The file kept under the token, if it exists and belongs to the user."""
+    if not _TOKEN.fullmatch(token):
+        return None
+    workbook, meta = _paths(token)
+    try:
+        info = json.loads(meta.read_text("utf-8"))
+        if info.get("user_id") != user_id:
+            return None
+        return PendingImport(token, str(info.get("file_name") or ""), user_id, workbook.read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def discard(token: str) -> None:
+    if _TOKEN.fullmatch(token):
+        for path in _paths(token):
+            path.unlink(missing_ok=True)
+
+
+def purge_expired(now: float | None = None) -> None:
+    """Remove the uploads nobody confirmed or cancelled within MAX_AGE_SECONDS."""
+    limit = (now if now is not None else time.time()) - MAX_AGE_SECONDS
+    folder = directory()
+    if not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        try:
+            if path.suffix in (".xlsx", ".json") and path.stat().st_mtime < limit:
+                path.unlink(missing_ok=True)
+        except OSError:
+            continue
