@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy.orm.attributes import flag_modified
 
 from servicedesk import audit
 from servicedesk.auth.operations import (
@@ -37,15 +38,17 @@ def _check_membership(roles: set[Role], department: Department | None, is_head: 
         raise Refused({"roles": _("Choose at least one role.")})
 
 
-def _make_head(user: User) -> None:
-    """A department has one head: naming a new one steps the old one down."""
-    db.session.execute(
-        update(User)
-        .where(User.department_id == user.department_id, User.is_department_head.is_(True),
-               User.id != user.id)
-        .values(is_department_head=False, version=User.version + 1)
-        .execution_options(synchronize_session="fetch")
-    )
+def _become_head(user: User) -> None:
+    """A department has one head: naming a new one steps the old one down, written first so that
+    the unique index on the head never sees two at once."""
+    db.session.flush()
+    old = db.session.scalar(select(User).where(
+        User.department_id == user.department_id, User.is_department_head.is_(True), User.id != user.id
+    ))
+    if old is not None:
+        old.is_department_head = False
+        audit.record("user.updated", old, {"is_department_head": [True, False]})
+    user.is_department_head = True
 
 
 def create_user(
@@ -69,7 +72,7 @@ def create_user(
         display_name=display_name.strip() or username,
         password_hash="!",  # noqa: S106 (replaced below once the password rules are checked)
         department=department if Role.HANDLER in roles else None,
-        is_department_head=is_head,
+        is_department_head=False,
         email=email or None,
         phone=phone or None,
     )
@@ -78,8 +81,7 @@ def create_user(
     check_new_password(user, password)
     user.password_hash = hash_password(password)
     if is_head:
-        db.session.flush()
-        _make_head(user)
+        _become_head(user)
     audit.record("user.created", user, {
         "username": username,
         "roles": sorted(role.value for role in roles),
@@ -94,23 +96,31 @@ def update_user(user: User, values: dict[str, Any], roles: set[Role], version_se
     department = values.get("department")
     is_head = bool(values.get("is_department_head"))
     _check_membership(roles, department, is_head)
+    acting = audit.acting_user()
+    if acting is not None and acting.id == user.id and Role.ADMIN in user.roles - roles:
+        raise Refused({"roles": _("You cannot remove your own administrator role.")})
     if Role.HANDLER not in roles:
-        values = {**values, "department": None, "is_department_head": False}
+        department, is_head = None, False
+    department_id = department.id if department else None
+    was_head = user.is_department_head
+    if was_head and (not is_head or department_id != user.department_id):
+        user.is_department_head = False  # steps down before moving, for the one-head index
     old_roles = user.roles
     changed = audit.changes(user, {
         "display_name": values["display_name"],
         "email": values.get("email") or None,
         "phone": values.get("phone") or None,
-        "department_id": values["department"].id if values.get("department") else None,
-        "is_department_head": bool(values.get("is_department_head")),
+        "department_id": department_id,
     })
+    if is_head and not user.is_department_head:
+        _become_head(user)
+    if user.is_department_head != was_head:
+        changed["is_department_head"] = [was_head, user.is_department_head]
     if roles != old_roles:
         user.set_roles(roles)
+        flag_modified(user, "display_name")  # the roles live in their own table: bump the version too
         changed["roles"] = [sorted(r.value for r in old_roles), sorted(r.value for r in roles)]
     if changed:
-        db.session.flush()
-        if user.is_department_head:
-            _make_head(user)
         audit.record("user.updated", user, changed)
 
 
@@ -179,6 +189,7 @@ def update_department(department: Department, values: dict[str, Any], head: User
             head.is_department_head = True
         changed["head"] = [current_head.username if current_head else None,
                            head.username if head else None]
+        flag_modified(department, "name")  # the head lives on the users: bump the version too
     if changed:
         audit.record("department.updated", department, changed)
 
