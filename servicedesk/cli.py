@@ -8,7 +8,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup
 
-from servicedesk.config import LOCALES
+from servicedesk.config import LOCALES, catalog_name
 from servicedesk.extensions import db
 from servicedesk.models import Department, Role
 
@@ -114,25 +114,26 @@ def translate_update() -> None:
     root = PACKAGE_DIR.parent
     pot = root / "messages.pot"
     _pybabel("extract", "-F", str(root / "babel.cfg"), "-k", "_l", "--no-location",
-             "--omit-header", "-o", str(pot), str(PACKAGE_DIR), str(root / "templates"))
+             "--omit-header", "--sort-output", "-o", str(pot), str(root))
     translations = PACKAGE_DIR / "translations"
     for locale in LOCALES:
-        catalog = translations / locale / "LC_MESSAGES" / "messages.po"
+        catalog = translations / catalog_name(locale) / "LC_MESSAGES" / "messages.po"
         command = "update" if catalog.exists() else "init"
-        _pybabel(command, "-i", str(pot), "-d", str(translations), "-l", locale, "--no-wrap",
+        _pybabel(command, "-i", str(pot), "-d", str(translations), "-l", catalog_name(locale),
+                 "--no-wrap",
                  *(["--ignore-obsolete"] if command == "update" else []))
     pot.unlink()
     _fill_source_language(translations / SOURCE_LOCALE / "LC_MESSAGES" / "messages.po")
 
 
 def _fill_source_language(path: Path) -> None:
-    """The msgids are English: the English catalog starts from them and may reword any."""
+    """The msgids are the English text, so the English catalog repeats them."""
     from babel.messages.pofile import read_po, write_po
 
     with path.open("rb") as handle:
         catalog = read_po(handle)
     for message in catalog:
-        if message.id and not message.string:
+        if message.id:
             message.string = message.id
         message.flags.discard("fuzzy")
     with path.open("wb") as handle:

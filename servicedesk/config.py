@@ -45,6 +45,13 @@ DEFAULTS: dict[str, Any] = {
 LOCALES = ("zh_CN", "en")
 
 
+def catalog_name(locale: str) -> str:
+    """The folder Babel looks in for a locale: zh_CN is zh_Hans_CN to it."""
+    from babel import Locale
+
+    return str(Locale.parse(locale))
+
+
 def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     app.config.update(DEFAULTS)
     app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_BYTES"]

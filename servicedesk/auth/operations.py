@@ -46,7 +46,11 @@ def sign_in(user: User) -> LoginSession:
         user_agent=(request.user_agent.string[:255] or None) if has_request_context() else None,
     )
     db.session.add(login)
-    session.clear()
+    chosen_locale = session.get("locale")
+    session.clear()  # nothing from before the login survives, but the language just chosen
+    if chosen_locale:
+        session["locale"] = chosen_locale
+        user.locale = user.locale or chosen_locale
     session[SESSION_KEY] = login.key
     session.permanent = True
     login_user(user)

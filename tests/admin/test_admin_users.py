@@ -161,7 +161,7 @@ def test_deactivate_signs_out_and_locks_out(app, client, as_admin, officer) -> N
     fresh = app.test_client()
     attempt = AuthActions(fresh).login(officer)
     assert attempt.status_code == 200
-    assert "This account has been deactivated." in attempt.get_data(as_text=True)
+    assert "该账号已停用" in attempt.get_data(as_text=True)  # a fresh browser is in Chinese
     assert _is_sent_to_login(fresh.get("/"))
 
 

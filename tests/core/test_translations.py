@@ -10,7 +10,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from servicedesk.config import LOCALES
+from servicedesk.config import LOCALES, catalog_name
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "servicedesk" / "translations"
@@ -18,8 +18,13 @@ KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_ge
 
 
 def _catalog(locale: str):
-    with (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+    with (TRANSLATIONS / catalog_name(locale) / "LC_MESSAGES" / "messages.po").open("rb") as handle:
         return read_po(handle)
+
+
+def _key(value):
+    """Plural messages come back as lists from .mo files and as tuples from .po files."""
+    return tuple(value) if isinstance(value, (list, tuple)) else value
 
 
 def _strings_in_code() -> set[str]:
@@ -49,10 +54,10 @@ def test_every_msgid_has_a_translation(locale: str) -> None:
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_compiled_catalog_matches_the_po_file(locale: str) -> None:
-    folder = TRANSLATIONS / locale / "LC_MESSAGES"
+    folder = TRANSLATIONS / catalog_name(locale) / "LC_MESSAGES"
     compiled = read_mo(io.BytesIO((folder / "messages.mo").read_bytes()))
-    source = {m.id: m.string for m in _catalog(locale) if m.id}
-    shipped = {m.id: m.string for m in compiled if m.id}
+    source = {_key(m.id): _key(m.string) for m in _catalog(locale) if m.id}
+    shipped = {_key(m.id): _key(m.string) for m in compiled if m.id}
     assert shipped == source, "run `flask --app servicedesk translate compile`"
 
 
