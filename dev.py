@@ -84,10 +84,11 @@ def main() -> None:
     start_parser.add_argument("--port", type=int, default=5000)
     start_parser.set_defaults(handler=start)
     test_parser = commands.add_parser("test", help="set up and run the whole test suite")
-    test_parser.add_argument("pytest_args", nargs=argparse.REMAINDER,
-                             help="passed on to pytest, e.g. -k login")
     test_parser.set_defaults(handler=test)
-    args = parser.parse_args()
+    args, pytest_args = parser.parse_known_args()
+    if pytest_args and args.command != "test":
+        parser.error(f"unrecognized arguments: {' '.join(pytest_args)}")
+    args.pytest_args = pytest_args  # anything else goes to pytest, e.g. -q -k login
     args.handler(args)
 
 
