@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import flash
 from flask_wtf import FlaskForm
 from wtforms import IntegerField
 from wtforms.validators import InputRequired
 from wtforms.widgets import HiddenInput
+
+from servicedesk.extensions import db
 
 
 class VersionedForm(FlaskForm):
@@ -18,3 +21,14 @@ class VersionedForm(FlaskForm):
 
 def strip_filter(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
+
+
+def show_refusal(form: FlaskForm, field_errors: dict[str, str]) -> None:
+    """Roll the attempt back and put each message beside its field (flashed if it has none)."""
+    db.session.rollback()
+    for name, message in field_errors.items():
+        field = form._fields.get(name)
+        if field is not None:
+            field.errors = [*field.errors, message]
+        else:
+            flash(message, "danger")

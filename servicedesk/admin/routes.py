@@ -11,7 +11,6 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -41,6 +40,7 @@ from servicedesk.auth.operations import (
     revoke_api_token,
 )
 from servicedesk.extensions import db
+from servicedesk.forms import show_refusal
 from servicedesk.models import ApiToken, AuditEvent, Category, Department, Role, User, UserRole
 from servicedesk.pagination import paginate
 from servicedesk.security import roles_required
@@ -56,17 +56,6 @@ def _page_number() -> int:
 
 def _acting_user() -> User:
     return current_user._get_current_object()  # type: ignore[no-any-return]
-
-
-def _refused(form: FlaskForm, field_errors: dict[str, str]) -> None:
-    """Put each message on its field; one without a field on the page is flashed."""
-    db.session.rollback()
-    for name, message in field_errors.items():
-        field = form._fields.get(name)
-        if field is not None:
-            field.errors = [*field.errors, message]
-        else:
-            flash(message, "danger")
 
 
 def _stale(what: str) -> None:
@@ -129,9 +118,9 @@ def new_user() -> str | Response:
                 email=form.email.data, phone=form.phone.data,
             )
         except Refused as refused:
-            _refused(form, refused.field_errors)
+            show_refusal(form, refused.field_errors)
         except PasswordRejected as rejected:
-            _refused(form, {"password": str(rejected)})
+            show_refusal(form, {"password": str(rejected)})
         else:
             db.session.commit()
             flash(_("The user %(name)s has been created.", name=user.display_name), "success")
@@ -167,7 +156,7 @@ def edit_user(user_id: int) -> str | Response:
             _stale(_("this user"))
             return redirect(url_for("admin.edit_user", user_id=user_id))
         except Refused as refused:
-            _refused(form, refused.field_errors)
+            show_refusal(form, refused.field_errors)
         else:
             flash(_("The changes to %(name)s have been saved.", name=user.display_name), "success")
             return redirect(url_for("admin.users"))
@@ -221,7 +210,7 @@ def reset_password(user_id: int) -> str | Response:
             operations.reset_password(user, form.password.data)
             db.session.commit()
         except PasswordRejected as rejected:
-            _refused(form, {"password": str(rejected)})
+            show_refusal(form, {"password": str(rejected)})
         except STALE:
             _stale(_("this user"))
             return redirect(url_for("admin.reset_password", user_id=user_id))
@@ -260,7 +249,7 @@ def new_department() -> str | Response:
         try:
             department = operations.create_department(form.name.data, form.short_name.data or "")
         except Refused as refused:
-            _refused(form, refused.field_errors)
+            show_refusal(form, refused.field_errors)
         else:
             db.session.commit()
             flash(_("The department %(name)s has been created.", name=department.name), "success")
@@ -299,7 +288,7 @@ def edit_department(department_id: int) -> str | Response:
             _stale(_("this department"))
             return redirect(url_for("admin.edit_department", department_id=department_id))
         except Refused as refused:
-            _refused(form, refused.field_errors)
+            show_refusal(form, refused.field_errors)
         else:
             flash(_("The changes to %(name)s have been saved.", name=department.name), "success")
             return redirect(url_for("admin.departments"))
@@ -324,7 +313,7 @@ def new_category() -> str | Response:
         try:
             category = operations.create_category(form.name.data, form.name_en.data or "")
         except Refused as refused:
-            _refused(form, refused.field_errors)
+            show_refusal(form, refused.field_errors)
         else:
             db.session.commit()
             flash(_("The category %(name)s has been created.", name=category.name), "success")
@@ -347,7 +336,7 @@ def edit_category(category_id: int) -> str | Response:
             _stale(_("this category"))
             return redirect(url_for("admin.edit_category", category_id=category_id))
         except Refused as refused:
-            _refused(form, refused.field_errors)
+            show_refusal(form, refused.field_errors)
         else:
             flash(_("The category %(name)s has been saved.", name=category.name), "success")
             return redirect(url_for("admin.categories"))

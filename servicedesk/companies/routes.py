@@ -10,7 +10,6 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug import Response
-from wtforms import Form
 
 from servicedesk import audit
 from servicedesk.companies import bp, importer, operations, uploads
@@ -23,6 +22,7 @@ from servicedesk.companies.forms import (
     ImportUploadForm,
 )
 from servicedesk.extensions import db
+from servicedesk.forms import show_refusal
 from servicedesk.i18n import is_chinese
 from servicedesk.models import Company
 from servicedesk.pagination import paginate
@@ -30,16 +30,6 @@ from servicedesk.security import roles_required, signed_in
 
 PER_PAGE = 25
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _refused_onto(form: Form, refused: operations.CompanyRefused) -> None:
-    """Show each refusal next to its field; one without a field goes to the form's top."""
-    for name, message in refused.field_errors.items():
-        field = form._fields.get(name)
-        if field is not None:
-            field.errors = [*field.errors, message]
-        else:
-            flash(message, "danger")
 
 
 @bp.route("/")
@@ -67,8 +57,7 @@ def create() -> str | Response:
         try:
             company = operations.register_company(form.credit_code.data, form.values())
         except operations.CompanyRefused as refused:
-            db.session.rollback()
-            _refused_onto(form, refused)
+            show_refusal(form, refused.field_errors)
         else:
             db.session.commit()
             flash(_("%(name)s has been registered.", name=company.name), "success")
@@ -91,8 +80,7 @@ def edit(company_id: int) -> str | Response:
                   "danger")
             return redirect(url_for(".edit", company_id=company_id))
         except operations.CompanyRefused as refused:
-            db.session.rollback()
-            _refused_onto(form, refused)
+            show_refusal(form, refused.field_errors)
         else:
             db.session.commit()
             if changed:
