@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 from flask import has_request_context, request
@@ -14,8 +11,6 @@ from sqlalchemy.engine import Connection, Engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-_read_only: ContextVar[bool] = ContextVar("servicedesk_read_only", default=False)
 
 
 @event.listens_for(Engine, "connect")
@@ -42,16 +37,4 @@ def _begin_sqlite(connection: Connection) -> None:
 
 
 def is_read_only() -> bool:
-    if _read_only.get():
-        return True
     return has_request_context() and request.method in READ_ONLY_METHODS
-
-
-@contextmanager
-def read_only() -> Iterator[None]:
-    """Mark work outside a GET request (reports, the scheduler's loading) as not writing."""
-    token = _read_only.set(True)
-    try:
-        yield
-    finally:
-        _read_only.reset(token)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -109,8 +109,6 @@ def handle_unexpected(error: Exception) -> Any:
     db.session.rollback()
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
-    from flask import current_app
-
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     if is_api_request():
         return api_error(500)

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from servicedesk.companies.operations import FIELD_LABELS
 from servicedesk.extensions import db
 from servicedesk.models import ApiToken, AuditEvent, Category, Company, Department, User
 
@@ -45,6 +46,7 @@ ACTIONS = {
 }
 
 FIELDS = {
+    **FIELD_LABELS,
     "username": _l("User name"),
     "display_name": _l("Display name"),
     "email": _l("Email"),
@@ -60,7 +62,6 @@ FIELDS = {
     "head": _l("Head"),
     "user": _l("User"),
     "locale": _l("Language"),
-    "credit_code": _l("Credit code"),
 }
 
 #: where each kind of subject is shown, and how it is named
@@ -69,7 +70,7 @@ SUBJECTS: dict[str, tuple[Any, str | None, str]] = {
     Department.__tablename__: (Department, "admin.edit_department", "department_id"),
     Category.__tablename__: (Category, "admin.edit_category", "category_id"),
     ApiToken.__tablename__: (ApiToken, None, ""),
-    Company.__tablename__: (Company, None, ""),
+    Company.__tablename__: (Company, "companies.view", "company_id"),
 }
 
 SUBJECT_KINDS = {

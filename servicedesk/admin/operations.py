@@ -180,7 +180,7 @@ def update_department(department: Department, values: dict[str, Any], head: User
         "short_name": values["short_name"].strip() or name,
         "active": bool(values["active"]),
     })
-    current_head = next((m for m in department.members if m.is_department_head), None)
+    current_head = department.head
     if head is not current_head:
         if current_head is not None:
             current_head.is_department_head = False

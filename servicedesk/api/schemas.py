@@ -65,7 +65,7 @@ class DepartmentSchema(ApiSchema):
     head = fields.Method("head_of", allow_none=True)
 
     def head_of(self, department: Any) -> dict[str, Any] | None:
-        head = next((m for m in department.members if m.is_department_head), None)
+        head = department.head
         return {"id": head.id, "display_name": head.display_name} if head else None
 
 

@@ -31,6 +31,11 @@ class Department(Base):
 
     __mapper_args__ = {"version_id_col": version}
 
+    @property
+    def head(self) -> User | None:
+        """The handler who heads the department (a partial unique index allows one)."""
+        return next((m for m in self.members if m.is_department_head), None)
+
 
 class Category(Base):
     __tablename__ = "categories"

@@ -53,3 +53,14 @@ def test_activity_log_filters_by_kind_and_user(as_admin, officer, leader) -> Non
     assert "user.deactivated" in about_officer and "category.updated" not in about_officer
     about_leader = _actions(as_admin.get(f"/admin/activity?user={leader.id}").get_data(as_text=True))
     assert "user.deactivated" not in about_leader
+
+
+def test_company_changes_are_named_and_linked(as_admin, company) -> None:
+    from servicedesk.companies.operations import update_company
+
+    update_company(company, {"contact_person": "李博"}, company.version)
+    db.session.commit()
+    page = as_admin.get("/admin/activity?action=company.").get_data(as_text=True)
+    assert _actions(page)[:2] == ["company.updated", "company.registered"]
+    assert f'href="/companies/{company.id}"' in page
+    assert "Contact person" in page
