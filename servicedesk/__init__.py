@@ -113,9 +113,9 @@ def register_login(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from servicedesk import admin, api, auth, companies, core, departments
+    from servicedesk import admin, api, auth, calendar, companies, core, departments
 
-    for area in (core, auth, admin, companies, departments):
+    for area in (core, auth, admin, companies, departments, calendar):
         app.register_blueprint(area.bp)
     api.init_api(app)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_login import current_user
+from sqlalchemy import inspect
 
 from servicedesk.extensions import db
 from servicedesk.models import AuditEvent, User
@@ -16,19 +17,33 @@ def record(
     details: dict[str, Any] | None = None,
     actor: User | None = None,
 ) -> AuditEvent:
-    """Add the event to the session; the caller's commit writes it with the change it describes."""
-    db.session.flush()  # the subject needs its primary key
+    """Add the event to the session; the caller's commit writes it with the change it describes.
+
+    The subject is the changed row, or the name of a table changed as a whole (the time limits).
+    """
+    if isinstance(subject, str):
+        subject_type, subject_id = subject, None
+    else:
+        db.session.flush()  # the subject needs its primary key
+        subject_type, subject_id = subject.__tablename__, _key_of(subject)
     if actor is None:
         actor = acting_user()
     event = AuditEvent(
         action=action,
-        subject_type=subject.__tablename__,
-        subject_id=subject.id,
+        subject_type=subject_type,
+        subject_id=subject_id,
         actor_id=actor.id if actor else None,
         details=details or {},
     )
     db.session.add(event)
     return event
+
+
+def _key_of(subject: Any) -> int | None:
+    identity = inspect(subject).identity
+    if identity and len(identity) == 1 and isinstance(identity[0], int):
+        return identity[0]
+    return None
 
 
 def acting_user() -> User | None:

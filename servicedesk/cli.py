@@ -18,6 +18,9 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def register(app: Flask) -> None:
+    from servicedesk.calendar.commands import calendar_commands
+
+    app.cli.add_command(calendar_commands)
     app.cli.add_command(create_user_command)
     app.cli.add_command(create_token_command)
     app.cli.add_command(seed_demo_command)

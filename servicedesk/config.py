@@ -40,6 +40,10 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_JSON_PATH": "openapi.json",
     "API_PAGE_SIZE_MAX": 100,
     "UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
+    #: admins and leaders are warned while any of this many coming days has no loaded calendar
+    "CALENDAR_WARNING_DAYS": 60,
+    #: pin the clock, e.g. "2026-06-15T09:00+08:00" (servicedesk.clock); empty: the real time
+    "FROZEN_NOW": None,
 }
 
 LOCALES = ("zh_CN", "en")

@@ -11,9 +11,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from servicedesk import clock
 from servicedesk.admin.operations import create_department, create_user
 from servicedesk.auth.operations import find_user
+from servicedesk.calendar import store as calendar_store
 from servicedesk.companies.operations import find_by_credit_code, register_company
+from servicedesk.domain import statutory_holidays
 from servicedesk.extensions import db
 from servicedesk.models import Department, Role
 
@@ -103,6 +106,7 @@ def seed_demo(password: str | None = None) -> list[DemoLogin]:
     departments = _seed_departments()
     created = [_seed_user(user, departments, password) for user in USERS]
     _seed_companies()
+    _seed_calendar()
     return [login for login in created if login is not None]
 
 
@@ -133,3 +137,13 @@ def _seed_companies() -> None:
         if find_by_credit_code(company["credit_code"]) is None:
             values = {k: v for k, v in company.items() if k != "credit_code"}
             register_company(company["credit_code"], values)
+
+
+def _seed_calendar() -> None:
+    """Last year and this one from chinese-calendar, as an admin would load them; a year the
+    package does not know yet stays unloaded, and the desk warns about it as it would in use."""
+    this_year = clock.today().year
+    for year in (this_year - 1, this_year):
+        record = calendar_store.year_record(year)
+        if (record is None or not record.loaded) and statutory_holidays.knows(year):
+            calendar_store.prefill(year)

@@ -19,6 +19,10 @@ class VersionedForm(FlaskForm):
     version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
 
 
+class ButtonForm(FlaskForm):
+    """The CSRF token only: the button's address says what it does (confirm, cancel, load)."""
+
+
 def strip_filter(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from babel.dates import format_skeleton
 from flask import Flask, has_request_context, request, session
 from flask_babel import format_date, get_locale, to_user_timezone
 from flask_login import current_user
@@ -55,8 +56,20 @@ def format_moment(value: datetime | None) -> str:
     return f"{format_day(local.date())} {local:%H:%M}"
 
 
+def format_weekday(value: date) -> str:
+    """周四 in Chinese, Thu in English."""
+    return format_date(value, "EEE")
+
+
+def format_month(value: date) -> str:
+    """2026年10月 in Chinese, October 2026 in English."""
+    return format_skeleton("yMMMM", value, locale=get_locale())
+
+
 def register_i18n(app: Flask) -> None:
     app.jinja_env.filters["day"] = format_day
+    app.jinja_env.filters["weekday"] = format_weekday
+    app.jinja_env.filters["month"] = format_month
     app.jinja_env.filters["moment"] = format_moment
     app.jinja_env.globals["LOCALES"] = LOCALES
     app.jinja_env.globals["is_chinese"] = is_chinese

@@ -12,6 +12,7 @@ MAIN = [
     ("core.index", _l("Home")),
     ("companies.index", _l("Companies")),
     ("departments.index", _l("Departments")),
+    ("calendar.index", _l("Calendar")),
 ]
 
 ADMINISTRATION = [

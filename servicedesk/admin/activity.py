@@ -12,9 +12,19 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from servicedesk.calendar.limits import LABELS as LIMIT_LABELS
 from servicedesk.companies.operations import FIELD_LABELS
 from servicedesk.extensions import db
-from servicedesk.models import ApiToken, AuditEvent, Category, Company, Department, User
+from servicedesk.models import (
+    ApiToken,
+    AuditEvent,
+    CalendarYear,
+    Category,
+    Company,
+    Department,
+    TimeLimitSetting,
+    User,
+)
 
 #: the kinds of events the log can be narrowed to, by action prefix
 AREAS = [
@@ -23,6 +33,8 @@ AREAS = [
     ("category.", _l("Categories")),
     ("api_token.", _l("API tokens")),
     ("company.", _l("Companies")),
+    ("calendar.", _l("Working-day calendar")),
+    ("time_limits.", _l("Time limits")),
 ]
 
 ACTIONS = {
@@ -43,6 +55,11 @@ ACTIONS = {
     "api_token.revoked": _l("API token revoked"),
     "company.registered": _l("Company registered"),
     "company.updated": _l("Company changed"),
+    "calendar.loaded": _l("Calendar year loaded"),
+    "calendar.confirmed": _l("Calendar year confirmed"),
+    "calendar.days_marked": _l("Calendar days marked"),
+    "time_limits.updated": _l("Time limits changed"),
+    "time_limits.category_updated": _l("Time limits of a category changed"),
 }
 
 FIELDS = {
@@ -62,6 +79,18 @@ FIELDS = {
     "head": _l("Head"),
     "user": _l("User"),
     "locale": _l("Language"),
+    "source": _l("Source"),
+    "source_detail": _l("From"),
+    "was_loaded": _l("Was loaded before"),
+    "year_loaded": _l("Year loaded"),
+    "holidays": _l("Holidays"),
+    "workdays": _l("Make-up working days"),
+    "added": _l("Added"),
+    "removed": _l("Removed"),
+    "changed": _l("Changed"),
+    "kind": _l("Kind"),
+    "days": _l("Days"),
+    **{limit.value: label for limit, label in LIMIT_LABELS.items()},
 }
 
 #: where each kind of subject is shown, and how it is named
@@ -79,6 +108,8 @@ SUBJECT_KINDS = {
     Category.__tablename__: _l("Category"),
     ApiToken.__tablename__: _l("API token"),
     Company.__tablename__: _l("Company"),
+    CalendarYear.__tablename__: _l("Calendar"),
+    TimeLimitSetting.__tablename__: _l("Time limits"),
 }
 
 
@@ -99,7 +130,7 @@ def _value(value: Any) -> str:
 def describe_details(event: AuditEvent) -> list[tuple[str, str]]:
     """(field, text) pairs; a change written by audit.changes reads 'old → new'."""
     lines = []
-    changes = event.action.endswith(".updated")
+    changes = event.action.endswith("updated")
     for field, value in (event.details or {}).items():
         label = str(FIELDS.get(field, field))
         if changes and isinstance(value, list) and len(value) == 2:
@@ -124,13 +155,21 @@ def _name(record: Any) -> str:
     return str(record.name)
 
 
-def subjects_of(events: Iterable[AuditEvent]) -> dict[tuple[str, int], Subject]:
+def subjects_of(events: Iterable[AuditEvent]) -> dict[tuple[str, int | None], Subject]:
     """Name the subjects of the events: one query per kind of subject, whatever their number."""
     wanted: dict[str, set[int]] = defaultdict(set)
     for event in events:
         if event.subject_id is not None:
             wanted[event.subject_type].add(event.subject_id)
-    found: dict[tuple[str, int], Subject] = {}
+    found: dict[tuple[str, int | None], Subject] = {}
+    for event in events:  # subjects named without a query: a calendar year, the time limits
+        if event.subject_type == CalendarYear.__tablename__ and event.subject_id is not None:
+            found[(event.subject_type, event.subject_id)] = Subject(
+                str(SUBJECT_KINDS[event.subject_type]), str(event.subject_id),
+                url_for("calendar.year", year=event.subject_id))
+        elif event.subject_type == TimeLimitSetting.__tablename__:
+            found[(event.subject_type, event.subject_id)] = Subject(
+                "", str(SUBJECT_KINDS[event.subject_type]), url_for("calendar.time_limits"))
     for table, ids in wanted.items():
         if table not in SUBJECTS:
             continue

@@ -10,6 +10,9 @@ from sqlalchemy.orm import selectinload
 
 from servicedesk.api import bp, page_args
 from servicedesk.api.schemas import (
+    AddWorkingDaysArgsSchema,
+    AddWorkingDaysSchema,
+    CalendarYearSchema,
     CategorySchema,
     CompanySchema,
     CompanySearchArgsSchema,
@@ -17,13 +20,16 @@ from servicedesk.api.schemas import (
     DepartmentSchema,
     MeSchema,
     PageArgsSchema,
+    TimeLimitsSchema,
     page_of,
 )
 from servicedesk.audit import StaleEdit
+from servicedesk.calendar import limits, store
 from servicedesk.companies import operations as companies
 from servicedesk.companies.access import COMPANY_EDITORS
+from servicedesk.domain.workdays import Explanation
 from servicedesk.extensions import db
-from servicedesk.models import Category, Company, Department, User
+from servicedesk.models import Category, Company, Department, Role, User
 from servicedesk.pagination import paginate
 from servicedesk.security import roles_required, signed_in
 
@@ -110,3 +116,52 @@ class Categories(MethodView):
         statement = select(Category).order_by(Category.active.desc(), Category.position,
                                               Category.id)
         return _page(statement, args)
+
+
+@bp.route("/calendar/<int:year>")
+class CalendarYearView(MethodView):
+    @signed_in
+    @bp.response(200, CalendarYearSchema)
+    def get(self, year: int) -> dict[str, Any]:
+        """A year of the working-day calendar: the days that differ from Monday to Friday"""
+        record = store.year_record(year)
+        loaded = bool(record and record.loaded)
+        return {
+            "year": year, "loaded": loaded, "loaded_at": record.loaded_at if record else None,
+            "source": record.source if loaded and record else None,
+            "source_detail": record.source_detail if loaded and record else None,
+            "days": store.days_of(year),
+        }
+
+
+@bp.route("/calendar/add-working-days")
+class AddWorkingDays(MethodView):
+    @signed_in
+    @bp.arguments(AddWorkingDaysArgsSchema, location="query")
+    @bp.response(200, AddWorkingDaysSchema)
+    def get(self, args: dict[str, Any]) -> Explanation:
+        """The N-th working day after a day, and why: the days skipped and the make-up days counted.
+
+        Provisional when it reaches into a year whose calendar is not loaded."""
+        return store.working_calendar().explain(args["start"], args["days"])
+
+
+@bp.route("/time-limits")
+class TimeLimits(MethodView):
+    @signed_in
+    @bp.response(200, TimeLimitsSchema)
+    def get(self) -> dict[str, Any]:
+        """The time limits in working days: the defaults and the categories' own"""
+        return limits.as_document()
+
+    @roles_required(Role.ADMIN)
+    @bp.arguments(TimeLimitsSchema)
+    @bp.response(200, TimeLimitsSchema)
+    def put(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Set the time limits (admins); they apply to deadlines set from now on"""
+        try:
+            limits.replace_all(data["defaults"], data.get("categories"))
+        except limits.LimitsRefused as refused:
+            abort(422, fields=refused.field_errors)
+        db.session.commit()
+        return limits.as_document()

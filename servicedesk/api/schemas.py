@@ -6,6 +6,8 @@ from flask import current_app
 from flask_babel import get_locale
 from marshmallow import RAISE, Schema, fields, validate
 
+from servicedesk.domain.time_limits import PER_CATEGORY, Limit
+
 
 class ApiSchema(Schema):
     class Meta:
@@ -101,3 +103,72 @@ class MeSchema(ApiSchema):
 
 def max_page_size() -> int:
     return current_app.config["API_PAGE_SIZE_MAX"]
+
+
+# The working-day calendar and the time limits
+
+class CalendarDaySchema(ApiSchema):
+    date = fields.Date(attribute="day")
+    kind = fields.String(metadata={
+        "description": "holiday (a weekday off) or workday (a weekend day worked)"})
+    name = fields.String(metadata={"description": "the holiday, e.g. 春节, or a local closure"})
+
+
+class CalendarYearSchema(ApiSchema):
+    year = fields.Integer()
+    loaded = fields.Boolean(metadata={"description": "only a loaded year's days count; deadlines reaching "
+                                                     "into a year not loaded are provisional"})
+    loaded_at = fields.DateTime(allow_none=True)
+    source = fields.String(allow_none=True, metadata={"description": "package, import or manual"})
+    source_detail = fields.String(allow_none=True)
+    days = fields.List(fields.Nested(CalendarDaySchema),
+                       metadata={"description": "the days that differ from Monday to Friday"})
+
+
+class AddWorkingDaysArgsSchema(ApiSchema):
+    start = fields.Date(required=True, data_key="from", metadata={"description": "YYYY-MM-DD, not counted"})
+    days = fields.Integer(required=True, validate=validate.Range(min=0, max=250))
+
+
+class SkippedDaySchema(ApiSchema):
+    date = fields.Date(attribute="day")
+    reason = fields.String(metadata={"description": "weekend or holiday"})
+    name = fields.String(metadata={"description": "the holiday's name"})
+
+
+class MadeUpDaySchema(ApiSchema):
+    date = fields.Date(attribute="day")
+    name = fields.String()
+
+
+class AddWorkingDaysSchema(ApiSchema):
+    start = fields.Date(data_key="from", attribute="deadline.counted_from")
+    days = fields.Integer(attribute="deadline.working_days")
+    due = fields.Date(attribute="deadline.due")
+    ends_at = fields.DateTime(attribute="deadline.ends_at",
+                              metadata={"description": "23:59:59 Beijing time on the due day"})
+    provisional = fields.Boolean(attribute="deadline.provisional")
+    skipped = fields.List(fields.Nested(SkippedDaySchema))
+    made_up = fields.List(fields.Nested(MadeUpDaySchema),
+                          metadata={"description": "make-up working days that counted"})
+    unloaded_years = fields.List(fields.Integer())
+
+
+def _limit_map(keys: Any, required: bool) -> fields.Dict:
+    return fields.Dict(
+        keys=fields.String(validate=validate.OneOf([limit.value for limit in keys])),
+        values=fields.Integer(allow_none=not required),
+        required=required,
+    )
+
+
+class CategoryLimitsSchema(ApiSchema):
+    category_id = fields.Integer(required=True)
+    limits = _limit_map(PER_CATEGORY, required=True)
+
+
+class TimeLimitsSchema(ApiSchema):
+    defaults = _limit_map(Limit, required=True)
+    categories = fields.List(fields.Nested(CategoryLimitsSchema), metadata={
+        "description": "the categories with limits of their own; on PUT, categories left out "
+                       "have none afterwards"})

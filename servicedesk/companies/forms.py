@@ -62,11 +62,3 @@ class ImportUploadForm(FlaskForm):
         render_kw={"accept": ".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
     )
     submit = SubmitField(_l("Check the file"))
-
-
-class ConfirmImportForm(FlaskForm):
-    """The CSRF token only: the address names the upload to import."""
-
-
-class CancelImportForm(FlaskForm):
-    """The CSRF token only: the address names the upload to discard."""

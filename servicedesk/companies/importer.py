@@ -14,29 +14,21 @@ import contextlib
 import io
 import re
 import unicodedata
-import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any
 
 from flask_babel import gettext as _
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from servicedesk import spreadsheets
 from servicedesk.companies.operations import FIELD_LABELS, explain
 from servicedesk.domain import credit_code
 from servicedesk.domain.credit_code import CreditCodeError, Problem
 from servicedesk.models import Company
+from servicedesk.spreadsheets import ImportFileError, Sheet, SheetRow
 
-#: the header row is looked for in this many rows at the top of each sheet
-HEADER_SEARCH_ROWS = 10
-#: a sheet with data past this row is refused as a whole: split it
-MAX_ROWS = 20_000
-#: columns read from each row; the ledger has a dozen
-MAX_COLUMNS = 80
-#: past MAX_ROWS, this many empty rows in a row end the sheet (formatted but empty rows)
-TRAILING_EMPTY_ROWS = 1_000
+__all__ = ["ImportFileError", "ImportPlan", "plan", "read_workbook", "template_workbook"]
 
 FIELDS = ("credit_code", "name", "short_name", "address", "industry", "contact_person",
           "contact_phone")
@@ -63,19 +55,15 @@ TEMPLATE_HEADERS = {
 }
 TEMPLATE_WIDTHS = (24, 36, 16, 36, 14, 12, 16)
 
-_BRACKETED = re.compile(r"\(.*?\)|\[.*?\]")
-_IGNORED_IN_HEADERS = re.compile(r"[\s_*:\-]")
-
-
-def header_key(value: Any) -> str:
-    """统一社会信用代码（必填）, 'Credit_Code *' and 'credit code' all give the same key."""
-    text = unicodedata.normalize("NFKC", str(value)).lower()
-    text = _BRACKETED.sub("", text)
-    return _IGNORED_IN_HEADERS.sub("", text)
-
-
-_FIELD_BY_HEADER = {header_key(name): field_name
-                    for field_name, names in HEADER_SYNONYMS.items() for name in names}
+LAYOUT = spreadsheets.Layout(
+    synonyms=HEADER_SYNONYMS,
+    required=("name", "credit_code"),
+    no_header_message=lambda: _(
+        "No header row found. One of the first %(n)d rows must name the columns, with at least "
+        "the company name (企业名称) and the credit code (统一社会信用代码).",
+        n=spreadsheets.HEADER_SEARCH_ROWS,
+    ),
+)
 
 
 def column_lengths() -> dict[str, int]:
@@ -83,37 +71,18 @@ def column_lengths() -> dict[str, int]:
     return {name: Company.__table__.c[name].type.length for name in FIELDS}
 
 
-class ImportFileError(ValueError):
-    """The file as a whole cannot be imported: not an .xlsx workbook, no header row, too long."""
+def read_workbook(data: bytes) -> Sheet:
+    """The first sheet with a header row naming the company and its credit code."""
+    return spreadsheets.read_workbook(data, LAYOUT)
 
 
-@dataclass
-class SheetRow:
-    """One row with something in the columns read, as text keyed by field ('' for an empty cell)."""
-
-    number: int
-    values: dict[str, str]
-
-
-@dataclass
-class Sheet:
-    title: str
-    header_row: int
-    #: field -> the header as written in the sheet
-    columns: dict[str, str]
-    #: headers of the columns that are not read
-    ignored: list[str]
-    rows: list[SheetRow]
-    #: rows between the data with nothing in the columns read (empty, or only a 序号 say)
-    skipped_rows: int = 0
-
-    def credit_codes(self) -> set[str]:
-        """The codes the rows give, normalised: what to look up among the registered companies."""
-        codes = set()
-        for row in self.rows:
-            with contextlib.suppress(CreditCodeError):
-                codes.add(credit_code.validate(row.values.get("credit_code", "")))
-        return codes
+def credit_codes(sheet: Sheet) -> set[str]:
+    """The codes the rows give, normalised: what to look up among the registered companies."""
+    codes = set()
+    for row in sheet.rows:
+        with contextlib.suppress(CreditCodeError):
+            codes.add(credit_code.validate(row.values.get("credit_code", "")))
+    return codes
 
 
 @dataclass
@@ -155,129 +124,6 @@ class ImportPlan:
     @property
     def has_changes(self) -> bool:
         return bool(self.additions or self.updates)
-
-
-def _cell_text(value: Any) -> str:
-    """Cells come as text, numbers (codes and phones typed as numbers), dates or nothing."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, datetime):
-        value = value.date() if value.time() == datetime.min.time() else value
-    if isinstance(value, date):
-        return value.isoformat()
-    return unicodedata.normalize("NFC", str(value)).strip()
-
-
-def _is_empty(cells: Iterable[Any]) -> bool:
-    return all(_cell_text(cell) == "" for cell in cells)
-
-
-def _find_header(rows: list[tuple[Any, ...]]) -> tuple[int, dict[str, int]] | None:
-    """The first row with both a name and a credit-code column: (index, field -> column)."""
-    for index, cells in enumerate(rows):
-        columns: dict[str, int] = {}
-        for column, cell in enumerate(cells):
-            field_name = _FIELD_BY_HEADER.get(header_key(cell)) if cell is not None else None
-            if field_name and field_name not in columns:  # the first of two such columns counts
-                columns[field_name] = column
-        if "name" in columns and "credit_code" in columns:
-            return index, columns
-    return None
-
-
-def _open(data: bytes) -> Any:
-    if data[:4] == b"\xd0\xcf\x11\xe0":  # the OLE container of Excel 97-2003 .xls files
-        raise ImportFileError(_(
-            "This is an old Excel 97-2003 (.xls) file. Open it in Excel or WPS, save it as an "
-            "Excel workbook (.xlsx) and upload that."
-        ))
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise ImportFileError(_("The file is not an Excel workbook (.xlsx)."))
-    try:
-        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises whatever the broken part of the zip causes
-        raise ImportFileError(_(
-            "The file could not be read as an Excel workbook (.xlsx). Open it in Excel or WPS, "
-            "save it again and upload the saved file."
-        )) from error
-
-
-def read_workbook(data: bytes) -> Sheet:
-    """Find the first sheet with a header row and read its rows; ImportFileError if none has one."""
-    workbook = _open(data)
-    try:
-        for worksheet in workbook.worksheets:
-            sheet = _read_sheet(worksheet)
-            if sheet is not None:
-                return sheet
-    except ImportFileError:
-        raise
-    except Exception as error:
-        raise ImportFileError(_(
-            "The file could not be read as an Excel workbook (.xlsx). Open it in Excel or WPS, "
-            "save it again and upload the saved file."
-        )) from error
-    finally:
-        workbook.close()
-    raise ImportFileError(_(
-        "No header row found. One of the first %(n)d rows must name the columns, with at least "
-        "the company name (企业名称) and the credit code (统一社会信用代码).",
-        n=HEADER_SEARCH_ROWS,
-    ))
-
-
-def _read_sheet(worksheet: Any) -> Sheet | None:
-    if not hasattr(worksheet, "iter_rows"):  # a chart sheet
-        return None
-    worksheet.reset_dimensions()  # do not trust the size the writing program recorded
-    rows = worksheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
-    top = [cells for _number, cells in zip(range(HEADER_SEARCH_ROWS), rows, strict=False)]
-    found = _find_header(top)
-    if found is None:
-        return None
-    index, columns = found
-    header = top[index]
-    sheet = Sheet(
-        title=worksheet.title,
-        header_row=index + 1,
-        columns={name: _cell_text(header[column]) for name, column in columns.items()},
-        ignored=[_cell_text(cell) for column, cell in enumerate(header)
-                 if column not in columns.values() and _cell_text(cell)],
-        rows=[],
-    )
-
-    pending_skipped = 0  # rows at the end (pre-numbered, formatted) are not worth a mention
-
-    def add(number: int, cells: tuple[Any, ...]) -> None:
-        nonlocal pending_skipped
-        values = {name: _cell_text(cells[column]) if column < len(cells) else ""
-                  for name, column in columns.items()}
-        if not any(values.values()):
-            pending_skipped += 1
-            return
-        sheet.skipped_rows += pending_skipped
-        pending_skipped = 0
-        sheet.rows.append(SheetRow(number, values))
-
-    for number, cells in enumerate(top[index + 1:], start=index + 2):
-        add(number, cells)
-    empty_run = 0
-    for number, cells in enumerate(rows, start=len(top) + 1):
-        if number > MAX_ROWS:
-            if not _is_empty(cells):
-                raise ImportFileError(_(
-                    "The sheet has more than %(n)d rows. Split it into smaller files.", n=MAX_ROWS
-                ))
-            empty_run += 1
-            if empty_run >= TRAILING_EMPTY_ROWS:
-                break
-            continue
-        add(number, cells)
-    return sheet
 
 
 def _name_key(name: str | None) -> str:

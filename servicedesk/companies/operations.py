@@ -154,7 +154,7 @@ def prepare_import(data: bytes) -> ImportPlan:
     from servicedesk.companies import importer
 
     sheet = importer.read_workbook(data)
-    return importer.plan(sheet, companies_by_code(sheet.credit_codes()))
+    return importer.plan(sheet, companies_by_code(importer.credit_codes(sheet)))
 
 
 @dataclass(frozen=True)

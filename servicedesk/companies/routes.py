@@ -11,18 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug import Response
 
-from servicedesk import audit
-from servicedesk.companies import bp, importer, operations, uploads
+from servicedesk import audit, uploads
+from servicedesk.companies import bp, importer, operations
 from servicedesk.companies.access import COMPANY_EDITORS
-from servicedesk.companies.forms import (
-    CancelImportForm,
-    CompanyEditForm,
-    CompanyForm,
-    ConfirmImportForm,
-    ImportUploadForm,
-)
+from servicedesk.companies.forms import CompanyEditForm, CompanyForm, ImportUploadForm
 from servicedesk.extensions import db
-from servicedesk.forms import show_refusal
+from servicedesk.forms import ButtonForm, show_refusal
 from servicedesk.i18n import is_chinese
 from servicedesk.models import Company
 from servicedesk.pagination import paginate
@@ -144,14 +138,14 @@ def import_review(token: str) -> str | Response:
         flash(str(error), "danger")
         return redirect(url_for(".import_upload"))
     return render_template("companies/import_review.html", plan=plan, pending=pending,
-                           confirm_form=ConfirmImportForm(), cancel_form=CancelImportForm(),
+                           confirm_form=ButtonForm(), cancel_form=ButtonForm(),
                            field_labels=operations.FIELD_LABELS)
 
 
 @bp.route("/import/<token>/confirm", methods=["POST"])
 @roles_required(*COMPANY_EDITORS)
 def import_confirm(token: str) -> Response:
-    if not ConfirmImportForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
     pending = _pending(token)
     if isinstance(pending, Response):
@@ -184,7 +178,7 @@ def import_confirm(token: str) -> Response:
 @bp.route("/import/<token>/cancel", methods=["POST"])
 @roles_required(*COMPANY_EDITORS)
 def import_cancel(token: str) -> Response:
-    if not CancelImportForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
     uploads.discard(token)
     flash(_("The import was cancelled; nothing was changed."), "info")

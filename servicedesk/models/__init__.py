@@ -1,6 +1,7 @@
 """Typed models, one module per aggregate; importing this package registers them all."""
 
 from servicedesk.models.audit import AuditEvent
+from servicedesk.models.calendar import CalendarDay, CalendarYear, CategoryTimeLimit, TimeLimitSetting
 from servicedesk.models.company import Company
 from servicedesk.models.organisation import Category, Department
 from servicedesk.models.user import ApiToken, LoginSession, Role, User, UserRole
@@ -8,11 +9,15 @@ from servicedesk.models.user import ApiToken, LoginSession, Role, User, UserRole
 __all__ = [
     "ApiToken",
     "AuditEvent",
+    "CalendarDay",
+    "CalendarYear",
     "Category",
+    "CategoryTimeLimit",
     "Company",
     "Department",
     "LoginSession",
     "Role",
+    "TimeLimitSetting",
     "User",
     "UserRole",
 ]

@@ -13,7 +13,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from servicedesk.companies import uploads
+from servicedesk import uploads
 from servicedesk.companies.importer import plan, read_workbook
 from servicedesk.extensions import db
 from servicedesk.models import AuditEvent, Company
@@ -98,7 +98,7 @@ def test_ledger_is_reported_then_imported_on_confirm(client, editor, ledger, imp
     assert "牵头单位" in page  # listed among the columns ignored
 
     token = review.rsplit("/", 1)[1]
-    kept = import_folder / f"{token}.xlsx"
+    kept = import_folder / f"{token}.data"
     assert kept.is_file()
 
     response = client.post(f"{review}/confirm")
@@ -150,7 +150,7 @@ def test_ledger_updates_registered_companies_without_blanking_details(
 
 def test_cancel_discards_the_upload(client, editor, ledger, import_folder) -> None:
     review = review_url(upload(client, ledger))
-    assert len(list(import_folder.glob("*.xlsx"))) == 1
+    assert len(list(import_folder.glob("*.data"))) == 1
     response = client.post(f"{review}/cancel")
     assert response.status_code == 302
     assert list(import_folder.glob("*")) == []

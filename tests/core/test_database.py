@@ -8,6 +8,7 @@ import threading
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
 from servicedesk.extensions import db
@@ -23,7 +24,8 @@ def test_migrations_build_exactly_the_models(app) -> None:
 def test_migration_head_is_applied(app) -> None:
     with db.engine.connect() as connection:
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    assert version == "0001"
+    head = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config()).get_current_head()
+    assert version == head == "0002"
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Import files kept under the instance folder between the report and the user's confirmation.
 
-instance/uploads/imports/<token>.xlsx holds the bytes as uploaded and <token>.json who uploaded
+Companies and calendar years are imported this way: upload, check, report, confirm.
+instance/uploads/imports/<token>.data holds the bytes as uploaded and <token>.json who uploaded
 them and under which name. Only the user who uploaded a file can open it again; files nobody
 confirmed are removed after a day.
 """
@@ -35,7 +36,7 @@ def directory() -> Path:
 
 def _paths(token: str) -> tuple[Path, Path]:
     folder = directory()
-    return folder / f"{token}.xlsx", folder / f"{token}.json"
+    return folder / f"{token}.data", folder / f"{token}.json"
 
 
 def save(data: bytes, file_name: str, user_id: int) -> str:
@@ -79,7 +80,7 @@ def purge_expired(now: float | None = None) -> None:
         return
     for path in folder.iterdir():
         try:
-            if path.suffix in (".xlsx", ".json") and path.stat().st_mtime < limit:
+            if path.suffix in (".data", ".json") and path.stat().st_mtime < limit:
                 path.unlink(missing_ok=True)
         except OSError:
             continue

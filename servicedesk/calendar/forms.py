@@ -1,0 +1,101 @@
+"""The forms of the calendar area."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, SubmitField
+from wtforms.validators import InputRequired, NumberRange, Optional
+
+from servicedesk.calendar.limits import LABELS
+from servicedesk.calendar.store import NAME_MAX_LENGTH
+from servicedesk.domain.time_limits import MAX_WORKING_DAYS, Limit, allowed_range
+from servicedesk.forms import VersionedForm, strip_filter
+
+USUAL = "usual"
+
+
+class MarkDaysForm(FlaskForm):
+    first = DateField(_l("From"), validators=[InputRequired(message=_l("Choose the first day."))])
+    last = DateField(_l("To"), validators=[Optional()],
+                     description=_l("Leave empty to mark one day."))
+    kind = SelectField(_l("Mark as"))
+    name = StringField(_l("Holiday"), filters=[strip_filter],
+                       render_kw={"maxlength": NAME_MAX_LENGTH, "list": "holiday-names"},
+                       description=_l("元旦, 春节, 清明节, 劳动节, 端午节, 中秋节, 国庆节, or the "
+                                      "reason for a local closure."))
+    submit = SubmitField(_l("Mark the days"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.kind.choices = [
+            ("holiday", _l("Holiday: weekdays in the range are off")),
+            ("workday", _l("Make-up working day (调休上班): weekend days in the range are worked")),
+            (USUAL, _l("As usual: remove what was entered")),
+        ]
+
+
+class CalendarUploadForm(FlaskForm):
+    file = FileField(
+        _l("CSV file or Excel workbook (.xlsx)"),
+        validators=[
+            FileRequired(message=_l("Choose the file to import.")),
+            FileAllowed(["xlsx", "csv"], message=_l("Only CSV files and Excel workbooks (.xlsx) "
+                                                    "can be imported.")),
+        ],
+        render_kw={"accept": ".csv,.xlsx,text/csv,"
+                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+    )
+    submit = SubmitField(_l("Check the file"))
+
+
+class ConfirmYearForm(VersionedForm):
+    submit = SubmitField(_l("Confirm the year"))
+
+
+class DeadlineForm(FlaskForm):
+    """The deadline calculator: a GET form anyone can bookmark."""
+
+    class Meta:
+        csrf = False
+
+    start = DateField(_l("Counted from"), validators=[InputRequired()])
+    days = IntegerField(_l("Working days"), validators=[
+        InputRequired(), NumberRange(min=0, max=MAX_WORKING_DAYS)])
+
+
+def _limit_field(limit: Limit, required: bool) -> IntegerField:
+    low, high = allowed_range(limit)
+    validators: list[Any] = [InputRequired(message=_l("Enter a number of working days."))] \
+        if required else [Optional()]
+    validators.append(NumberRange(min=low, max=high))
+    return IntegerField(LABELS[limit], validators=validators,
+                        render_kw={"min": low, "max": high, "inputmode": "numeric"})
+
+
+class DefaultLimitsForm(FlaskForm):
+    seen = HiddenField()
+    sign = _limit_field(Limit.SIGN, True)
+    respond_urgent = _limit_field(Limit.RESPOND_URGENT, True)
+    respond_normal = _limit_field(Limit.RESPOND_NORMAL, True)
+    respond_complex = _limit_field(Limit.RESPOND_COMPLEX, True)
+    feedback = _limit_field(Limit.FEEDBACK, True)
+    due_soon = _limit_field(Limit.DUE_SOON, True)
+    submit = SubmitField(_l("Save the time limits"))
+
+
+class CategoryLimitsForm(FlaskForm):
+    seen = HiddenField()
+    sign = _limit_field(Limit.SIGN, False)
+    respond_urgent = _limit_field(Limit.RESPOND_URGENT, False)
+    respond_normal = _limit_field(Limit.RESPOND_NORMAL, False)
+    respond_complex = _limit_field(Limit.RESPOND_COMPLEX, False)
+    feedback = _limit_field(Limit.FEEDBACK, False)
+    submit = SubmitField(_l("Save the category's limits"))
+
+
+def limit_values(form: FlaskForm, limits: tuple[Limit, ...]) -> dict[Limit, int | None]:
+    return {limit: getattr(form, limit.value).data for limit in limits}
