@@ -279,5 +279,27 @@ def count_queries(app: Flask) -> Iterator[QueryCounter]:
     yield counting  # type: ignore[misc]
 
 
+# Time and the calendar.
+
+@pytest.fixture
+def freeze_clock(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Pin the desk's clock (servicedesk.clock): `freeze_clock("2026-06-15T09:00+08:00")`."""
+
+    def freeze(moment: str) -> None:
+        monkeypatch.setitem(app.config, "FROZEN_NOW", moment)
+
+    return freeze
+
+
+@pytest.fixture
+def calendar_2026(app: Flask) -> None:
+    """2025 and 2026 loaded from chinese-calendar, as the admin of a running desk would have."""
+    from servicedesk.calendar import store
+
+    store.prefill(2025)
+    store.prefill(2026)
+    db.session.commit()
+
+
 def is_postgresql() -> bool:
     return inspect(db.engine).dialect.name == "postgresql"
