@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Flask, current_app, jsonify, render_template, request
@@ -51,7 +52,23 @@ FIELD_MESSAGES = {
     "Not a valid boolean.": _l("Not a valid true/false value."),
     "Invalid input type.": _l("Invalid input type."),
     "Invalid JSON body.": _l("The body is not valid JSON."),
+    "Not a valid date.": _l("Not a valid date: write it as YYYY-MM-DD."),
+    "Not a valid datetime.": _l("Not a valid date and time."),
+    "Not a valid mapping type.": _l("Not a valid object."),
+    "Not a valid list.": _l("Not a valid list."),
 }
+
+# marshmallow's messages that carry numbers or choices
+FIELD_PATTERNS = [
+    (re.compile(r"Must be greater than or equal to (?P<min>\S+) and less than or equal to (?P<max>\S+)\."),
+     _l("Must be from %(min)s to %(max)s.")),
+    (re.compile(r"Must be greater than or equal to (?P<min>\S+)\."), _l("Must be at least %(min)s.")),
+    (re.compile(r"Must be less than or equal to (?P<max>\S+)\."), _l("Must be at most %(max)s.")),
+    (re.compile(r"Length must be between (?P<min>\d+) and (?P<max>\d+)\."),
+     _l("Must have from %(min)s to %(max)s characters.")),
+    (re.compile(r"Longer than maximum length (?P<max>\d+)\."), _l("Must have at most %(max)s characters.")),
+    (re.compile(r"Must be one of: (?P<choices>.*)\."), _l("Must be one of: %(choices)s.")),
+]
 
 
 WEBARGS_LOCATIONS = {"json", "query", "form", "headers", "files", "view_args"}
@@ -84,8 +101,18 @@ def _translate_fields(messages: Any) -> Any:
     if isinstance(messages, list):
         return [_translate_fields(value) for value in messages]
     if isinstance(messages, str):
-        return str(FIELD_MESSAGES.get(messages, messages))
+        return _translate_message(messages)
     return messages
+
+
+def _translate_message(message: str) -> str:
+    if message in FIELD_MESSAGES:
+        return str(FIELD_MESSAGES[message])
+    for pattern, translation in FIELD_PATTERNS:
+        match = pattern.fullmatch(message)
+        if match:
+            return str(translation) % match.groupdict()
+    return message
 
 
 def handle_http_exception(error: HTTPException) -> Any:

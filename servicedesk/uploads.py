@@ -12,10 +12,18 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from flask import current_app
+from flask import current_app, flash, redirect, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug import Response
+from werkzeug.datastructures import FileStorage
+
+from servicedesk.spreadsheets import ImportFileError
 
 #: how long an unconfirmed upload is kept
 MAX_AGE_SECONDS = 24 * 3600
@@ -64,6 +72,32 @@ def load(token: str, user_id: int) -> PendingImport | None:
         return PendingImport(token, str(info.get("file_name") or ""), user_id, workbook.read_bytes())
     except (OSError, ValueError):
         return None
+
+
+def accept(field: Any, check: Callable[[bytes], object]) -> str | None:
+    """Keep the file of a validated upload field once `check` has read it; return its token.
+
+    A file that cannot be read (check raises ImportFileError) is not kept: its message goes on the
+    field and None is returned.
+    """
+    upload: FileStorage = field.data
+    data = upload.read()
+    try:
+        check(data)
+    except ImportFileError as error:
+        field.errors = [*field.errors, str(error)]
+        return None
+    return save(data, upload.filename or "", current_user.id)
+
+
+def pending_or_redirect(token: str, upload_endpoint: str) -> PendingImport | Response:
+    """The current user's upload kept under the token, or the way back to the upload page."""
+    pending = load(token, current_user.id)
+    if pending is None:
+        flash(_("This upload is no longer available: it was imported, cancelled or has expired. "
+                "Upload the file again."), "warning")
+        return redirect(url_for(upload_endpoint))
+    return pending
 
 
 def discard(token: str) -> None:

@@ -12,7 +12,7 @@ from wtforms.validators import InputRequired, NumberRange, Optional
 
 from servicedesk.calendar.limits import LABELS
 from servicedesk.calendar.store import NAME_MAX_LENGTH
-from servicedesk.domain.time_limits import MAX_WORKING_DAYS, Limit, allowed_range
+from servicedesk.domain.time_limits import MAX_WORKING_DAYS, PER_CATEGORY, Limit, allowed_range
 from servicedesk.forms import VersionedForm, strip_filter
 
 USUAL = "usual"
@@ -76,25 +76,15 @@ def _limit_field(limit: Limit, required: bool) -> IntegerField:
                         render_kw={"min": low, "max": high, "inputmode": "numeric"})
 
 
-class DefaultLimitsForm(FlaskForm):
-    seen = HiddenField()
-    sign = _limit_field(Limit.SIGN, True)
-    respond_urgent = _limit_field(Limit.RESPOND_URGENT, True)
-    respond_normal = _limit_field(Limit.RESPOND_NORMAL, True)
-    respond_complex = _limit_field(Limit.RESPOND_COMPLEX, True)
-    feedback = _limit_field(Limit.FEEDBACK, True)
-    due_soon = _limit_field(Limit.DUE_SOON, True)
-    submit = SubmitField(_l("Save the time limits"))
+def _limits_form(name: str, limits: tuple[Limit, ...], required: bool, submit: str) -> type[FlaskForm]:
+    """A form with one number field per limit, named by the limit, and the limits as seen."""
+    fields = {limit.value: _limit_field(limit, required) for limit in limits}
+    return type(name, (FlaskForm,), {"seen": HiddenField(), **fields, "submit": SubmitField(submit)})
 
 
-class CategoryLimitsForm(FlaskForm):
-    seen = HiddenField()
-    sign = _limit_field(Limit.SIGN, False)
-    respond_urgent = _limit_field(Limit.RESPOND_URGENT, False)
-    respond_normal = _limit_field(Limit.RESPOND_NORMAL, False)
-    respond_complex = _limit_field(Limit.RESPOND_COMPLEX, False)
-    feedback = _limit_field(Limit.FEEDBACK, False)
-    submit = SubmitField(_l("Save the category's limits"))
+DefaultLimitsForm = _limits_form("DefaultLimitsForm", tuple(Limit), True, _l("Save the time limits"))
+#: empty fields: the default applies
+CategoryLimitsForm = _limits_form("CategoryLimitsForm", PER_CATEGORY, False, _l("Save the category's limits"))
 
 
 def limit_values(form: FlaskForm, limits: tuple[Limit, ...]) -> dict[Limit, int | None]:

@@ -13,6 +13,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
@@ -269,14 +270,8 @@ def _flash_marked(result: store.MarkResult) -> None:
 def import_upload() -> str | Response:
     form = CalendarUploadForm()
     if form.validate_on_submit():
-        upload = form.file.data
-        data = upload.read()
-        try:
-            importer.read_file(data)  # a file that cannot be read is not kept
-        except importer.ImportFileError as error:
-            form.file.errors = [*form.file.errors, str(error)]
-        else:
-            token = uploads.save(data, upload.filename or "", current_user.id)
+        token = uploads.accept(form.file, importer.read_file)
+        if token is not None:
             return redirect(url_for(".import_review", token=token))
     return render_template("calendar/import.html", form=form, headers=importer.HEADER_SYNONYMS,
                            kind_words=importer.KIND_WORDS, next_year=clock.today().year + 1)
@@ -295,12 +290,7 @@ def import_template() -> Response:
 
 
 def _pending(token: str) -> uploads.PendingImport | Response:
-    pending = uploads.load(token, current_user.id)
-    if pending is None:
-        flash(_("This upload is no longer available: it was imported, cancelled or has expired. "
-                "Upload the file again."), "warning")
-        return redirect(url_for(".import_upload"))
-    return pending
+    return uploads.pending_or_redirect(token, ".import_upload")
 
 
 def _plan(pending: uploads.PendingImport) -> importer.CalendarImportPlan | Response:
@@ -382,7 +372,7 @@ def deadline() -> str:
 
 # Time limits
 
-def _limits_page(defaults_form: DefaultLimitsForm | None = None) -> str:
+def _limits_page(defaults_form: FlaskForm | None = None) -> str:
     rows = limits.default_rows()
     values = {limit: row.working_days for limit, row in rows.items()}
     if defaults_form is None:

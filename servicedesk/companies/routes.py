@@ -6,7 +6,6 @@ import io
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug import Response
@@ -90,14 +89,8 @@ def edit(company_id: int) -> str | Response:
 def import_upload() -> str | Response:
     form = ImportUploadForm()
     if form.validate_on_submit():
-        upload = form.file.data
-        data = upload.read()
-        try:
-            importer.read_workbook(data)  # a file that cannot be read is not kept
-        except importer.ImportFileError as error:
-            form.file.errors = [*form.file.errors, str(error)]
-        else:
-            token = uploads.save(data, upload.filename or "", current_user.id)
+        token = uploads.accept(form.file, importer.read_workbook)
+        if token is not None:
             return redirect(url_for(".import_review", token=token))
     return render_template("companies/import.html", form=form,
                            headers=importer.HEADER_SYNONYMS, field_labels=operations.FIELD_LABELS)
@@ -117,12 +110,7 @@ def import_template() -> Response:
 
 
 def _pending(token: str) -> uploads.PendingImport | Response:
-    pending = uploads.load(token, current_user.id)
-    if pending is None:
-        flash(_("This upload is no longer available: it was imported, cancelled or has expired. "
-                "Upload the file again."), "warning")
-        return redirect(url_for(".import_upload"))
-    return pending
+    return uploads.pending_or_redirect(token, ".import_upload")
 
 
 @bp.route("/import/<token>")
