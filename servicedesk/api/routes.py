@@ -27,7 +27,7 @@ from servicedesk.audit import StaleEdit
 from servicedesk.calendar import limits, store
 from servicedesk.companies import operations as companies
 from servicedesk.companies.access import COMPANY_EDITORS
-from servicedesk.domain.workdays import Explanation
+from servicedesk.domain.workdays import FIRST_YEAR, LAST_YEAR, Explanation
 from servicedesk.extensions import db
 from servicedesk.models import Category, Company, Department, Role, User
 from servicedesk.pagination import paginate
@@ -124,6 +124,8 @@ class CalendarYearView(MethodView):
     @bp.response(200, CalendarYearSchema)
     def get(self, year: int) -> dict[str, Any]:
         """A year of the working-day calendar: the days that differ from Monday to Friday"""
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            abort(404)
         record = store.year_record(year)
         loaded = bool(record and record.loaded)
         return {

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import current_app
@@ -7,6 +8,7 @@ from flask_babel import get_locale
 from marshmallow import RAISE, Schema, fields, validate
 
 from servicedesk.domain.time_limits import PER_CATEGORY, Limit
+from servicedesk.domain.workdays import FIRST_YEAR, LAST_YEAR
 
 
 class ApiSchema(Schema):
@@ -126,7 +128,9 @@ class CalendarYearSchema(ApiSchema):
 
 
 class AddWorkingDaysArgsSchema(ApiSchema):
-    start = fields.Date(required=True, data_key="from", metadata={"description": "YYYY-MM-DD, not counted"})
+    start = fields.Date(required=True, data_key="from", validate=validate.Range(
+        min=date(FIRST_YEAR, 1, 1), max=date(LAST_YEAR, 12, 31)),
+        metadata={"description": "YYYY-MM-DD, not counted"})
     days = fields.Integer(required=True, validate=validate.Range(min=0, max=250))
 
 
@@ -170,5 +174,5 @@ class CategoryLimitsSchema(ApiSchema):
 class TimeLimitsSchema(ApiSchema):
     defaults = _limit_map(Limit, required=True)
     categories = fields.List(fields.Nested(CategoryLimitsSchema), metadata={
-        "description": "the categories with limits of their own; on PUT, categories left out "
-                       "have none afterwards"})
+        "description": "the categories with limits of their own; on PUT, when given, categories "
+                       "left out have none afterwards (leave the key out to keep them as they are)"})

@@ -8,11 +8,12 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, SubmitField
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 
 from servicedesk.calendar.limits import LABELS
 from servicedesk.calendar.store import NAME_MAX_LENGTH
 from servicedesk.domain.time_limits import MAX_WORKING_DAYS, PER_CATEGORY, Limit, allowed_range
+from servicedesk.domain.workdays import FIRST_YEAR, LAST_YEAR
 from servicedesk.forms import VersionedForm, strip_filter
 
 USUAL = "usual"
@@ -56,13 +57,19 @@ class ConfirmYearForm(VersionedForm):
     submit = SubmitField(_l("Confirm the year"))
 
 
+def within_supported_years(form: FlaskForm, field: Any) -> None:
+    if field.data is not None and not FIRST_YEAR <= field.data.year <= LAST_YEAR:
+        raise ValidationError(_l("Choose a day from %(first)d to %(last)d.", first=FIRST_YEAR,
+                                 last=LAST_YEAR))
+
+
 class DeadlineForm(FlaskForm):
     """The deadline calculator: a GET form anyone can bookmark."""
 
     class Meta:
         csrf = False
 
-    start = DateField(_l("Counted from"), validators=[InputRequired()])
+    start = DateField(_l("Counted from"), validators=[InputRequired(), within_supported_years])
     days = IntegerField(_l("Working days"), validators=[
         InputRequired(), NumberRange(min=0, max=MAX_WORKING_DAYS)])
 

@@ -34,7 +34,7 @@ from servicedesk.calendar.forms import (
 )
 from servicedesk.domain import statutory_holidays
 from servicedesk.domain.time_limits import PER_CATEGORY, Limit
-from servicedesk.domain.workdays import DayKind, is_weekend
+from servicedesk.domain.workdays import FIRST_YEAR, LAST_YEAR, DayKind, is_weekend
 from servicedesk.extensions import db
 from servicedesk.forms import ButtonForm, show_refusal
 from servicedesk.i18n import is_chinese
@@ -42,7 +42,6 @@ from servicedesk.models import CalendarDay, Category, Role
 from servicedesk.security import roles_required, signed_in
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 #: the holidays' names in the interface language; a local closure keeps the name it was given
 HOLIDAY_NAMES = {

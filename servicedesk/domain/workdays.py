@@ -27,6 +27,8 @@ END_OF_DAY = time(23, 59, 59)
 #: days fetched past the first estimate of a range, so that a long holiday rarely needs a second call
 FETCH_MARGIN_DAYS = 31
 SATURDAY = 5
+#: the years the desk counts in; far dates are typing errors (and past 9999 dates overflow)
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 class DayKind(enum.StrEnum):

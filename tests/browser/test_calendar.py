@@ -14,11 +14,19 @@ from sqlalchemy import select
 
 from servicedesk.extensions import db
 from servicedesk.models import CalendarDay, CalendarYear, Role
-from tests.browser.test_journeys import sign_in
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
 NATIONAL_DAY_2027_WEEKDAYS = ["2027-10-01", "2027-10-04", "2027-10-05", "2027-10-06", "2027-10-07"]
+
+
+def sign_in(page, username: str) -> None:
+    page.goto("/auth/login")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("#submit").click()
+    page.wait_for_url("**/")
 
 
 @pytest.fixture
@@ -87,8 +95,11 @@ def test_admin_marks_national_day_2027_and_confirms_the_year(freeze_clock, calen
 def test_dismissing_the_confirm_dialog_leaves_the_year_unloaded(admin_name, page) -> None:
     sign_in(page, admin_name)
     page.goto("/calendar/2031")
-    page.once("dialog", lambda dialog: dialog.dismiss())
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
     page.locator("form[data-confirm][action$='/calendar/2031/confirm'] [type=submit]").click()
+    assert asked and "2031" in asked[0]
+    assert page.url.endswith("/calendar/2031")
     assert page.locator("#year-status").get_attribute("data-loaded") == "no"
     loaded = db.session.scalar(select(CalendarYear.loaded_at).where(CalendarYear.year == 2031))
     db.session.close()
