@@ -19,7 +19,13 @@ from openpyxl.styles import Font
 
 from servicedesk import spreadsheets
 from servicedesk.calendar import store
-from servicedesk.domain.workdays import DayKind, SpecialDay, differs_from_weekly_rule
+from servicedesk.domain.workdays import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    DayKind,
+    SpecialDay,
+    differs_from_weekly_rule,
+)
 from servicedesk.models import CalendarYear
 from servicedesk.spreadsheets import ImportFileError, Sheet, SheetRow
 
@@ -120,6 +126,8 @@ def _check_row(row: SheetRow, seen: dict[date, tuple[int, SpecialDay]]) -> Speci
     day = parse_day(row.values.get("day", ""))
     if day is None:
         return _("“%(text)s” is not a date; write it as 2027-01-01.", text=row.values.get("day", ""))
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        return store.unsupported_day_message()
     kind = parse_kind(row.values.get("kind", ""))
     if kind is None:
         return _("“%(text)s” is not a kind of day; write holiday (休) or workday (班).",

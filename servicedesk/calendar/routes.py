@@ -172,7 +172,7 @@ def confirm(year: int) -> Response:
     if not form.validate_on_submit():
         abort(400)
     try:
-        store.confirm_year(year, form.version.data or None)
+        store.confirm_year(year, form.version.data)
         db.session.commit()
     except store.CalendarRefused as refused:
         db.session.rollback()

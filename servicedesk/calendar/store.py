@@ -11,12 +11,15 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, delete, inspect, select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import flag_modified
 
 from servicedesk import audit, clock
 from servicedesk.domain import statutory_holidays
 from servicedesk.domain.workdays import (
+    FIRST_YEAR,
+    LAST_YEAR,
     CalendarSpan,
     DayKind,
     SpecialDay,
@@ -151,6 +154,15 @@ def compare(year: int, current: Iterable[CalendarDay | SpecialDay],
     return change
 
 
+def unsupported_day_message() -> str:
+    return _("Choose a day from %(first)d to %(last)d.", first=FIRST_YEAR, last=LAST_YEAR)
+
+
+def check_supported(day: date, field: str) -> None:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise CalendarRefused({field: unsupported_day_message()})
+
+
 def check_special_days(year: int, days: Iterable[SpecialDay]) -> list[SpecialDay]:
     checked = sorted(days, key=lambda special: special.day)
     for special in checked:
@@ -199,11 +211,16 @@ def prefill(year: int) -> YearChange:
                         f"chinese-calendar {statutory_holidays.package_version()}")
 
 
-def confirm_year(year: int, version_seen: int | None) -> CalendarYear:
-    """Count the days marked by hand: the year is loaded from now on."""
-    row = _year_row(year)
-    if version_seen is not None:
-        audit.ensure_not_stale(row, version_seen)
+def confirm_year(year: int, version_seen: int) -> CalendarYear:
+    """Count the days marked by hand: the year is loaded from now on.
+
+    version_seen is the year's version the admin saw (0: nothing entered yet); marking days since
+    changes it, so the admin confirms exactly the days they looked at.
+    """
+    existing = db.session.get(CalendarYear, year)
+    if version_seen != (existing.version if existing else 0):
+        raise audit.StaleEdit
+    row = existing or _year_row(year)
     if row.loaded:
         raise CalendarRefused({"year": _("%(year)d is loaded already.", year=year)})
     _mark_loaded(row, Source.MANUAL, None)
@@ -213,6 +230,13 @@ def confirm_year(year: int, version_seen: int | None) -> CalendarYear:
         "workdays": sum(1 for d in days if d.kind == DayKind.WORKDAY),
     })
     return row
+
+
+def _touch(row: CalendarYear) -> None:
+    """Its days changed: count that as a change of the year (a new version), so that a confirmation
+    of the days as seen before is refused as stale. A row created just now has a new version anyway."""
+    if "source" in inspect(row).dict:
+        flag_modified(row, "source")
 
 
 @dataclass
@@ -233,6 +257,8 @@ def mark_days(first: date, last: date, kind: DayKind | None, name: str) -> MarkR
     name = name.strip()
     if last < first:
         raise CalendarRefused({"last": _("The last day comes before the first.")})
+    for day in (first, last):
+        check_supported(day, "first" if day is first else "last")
     if (last - first).days >= MAX_MARKED_DAYS:
         raise CalendarRefused({"last": _("Mark at most %(n)d days at once.", n=MAX_MARKED_DAYS)})
     if kind is not None and not name:
@@ -262,6 +288,7 @@ def mark_days(first: date, last: date, kind: DayKind | None, name: str) -> MarkR
     for year, row in rows.items():
         marked = [day.isoformat() for day in result.marked if day.year == year]
         if marked:
+            _touch(row)
             audit.record("calendar.days_marked", row, {
                 "kind": kind.value if kind else "usual", "name": name, "days": marked,
                 "year_loaded": row.loaded,

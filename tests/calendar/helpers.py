@@ -72,7 +72,8 @@ def calendar_snapshot() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], i
     """Everything the calendar stores, and how many events: equal before and after a refusal."""
     db.session.expire_all()
     days = [tuple(row) for row in db.session.execute(
-        select(CalendarDay.day, CalendarDay.year, CalendarDay.kind, CalendarDay.name).order_by(CalendarDay.day))]
+        select(CalendarDay.day, CalendarDay.year, CalendarDay.kind, CalendarDay.name)
+        .order_by(CalendarDay.day))]
     years = [tuple(row) for row in db.session.execute(
         select(CalendarYear.year, CalendarYear.loaded_at, CalendarYear.source, CalendarYear.source_detail,
                CalendarYear.version).order_by(CalendarYear.year))]
@@ -97,3 +98,42 @@ def xlsx_bytes(rows: list[list[Any]], title: str = "Sheet1") -> bytes:
     output = io.BytesIO()
     book.save(output)
     return output.getvalue()
+
+
+# A 2027 arrangement as an admin would type it from the State Council's notice (made up for the
+# tests: the package does not know 2027). The weekend holidays need no entry and store nothing.
+ARRANGEMENT_2027: list[tuple[str, str, str]] = [
+    ("2027-01-01", "holiday", "元旦"),
+    ("2027-01-02", "holiday", "元旦"),  # a Saturday: noted, not stored
+    ("2027-01-03", "holiday", "元旦"),  # a Sunday: noted, not stored
+    ("2027-02-08", "holiday", "春节"),
+    ("2027-02-09", "holiday", "春节"),
+    ("2027-02-10", "holiday", "春节"),
+    ("2027-02-11", "holiday", "春节"),
+    ("2027-02-12", "holiday", "春节"),
+    ("2027-02-20", "workday", "春节"),
+    ("2027-04-05", "holiday", "清明节"),
+    ("2027-04-25", "workday", "劳动节"),
+    ("2027-05-03", "holiday", "劳动节"),
+    ("2027-05-04", "holiday", "劳动节"),
+    ("2027-05-05", "holiday", "劳动节"),
+    ("2027-09-26", "workday", "国庆节"),
+    ("2027-10-01", "holiday", "国庆节"),
+    ("2027-10-04", "holiday", "国庆节"),
+    ("2027-10-05", "holiday", "国庆节"),
+    ("2027-10-06", "holiday", "国庆节"),
+    ("2027-10-07", "holiday", "国庆节"),
+    ("2027-10-09", "workday", "国庆节"),
+]
+WEEKEND_HOLIDAYS_2027 = {"2027-01-02", "2027-01-03"}
+#: what loading ARRANGEMENT_2027 stores: day -> (kind, name)
+STORED_2027 = {date.fromisoformat(day): (kind, name) for day, kind, name in ARRANGEMENT_2027
+               if day not in WEEKEND_HOLIDAYS_2027}
+CHINESE_KIND = {"holiday": "休", "workday": "班"}
+
+
+def arrangement_rows(rows: list[tuple[str, str, str]] | None = None,
+                     chinese: bool = False) -> list[list[str]]:
+    header = ["日期", "类型", "名称"] if chinese else ["date", "kind", "name"]
+    return [header, *([day, CHINESE_KIND[kind] if chinese else kind, name]
+                      for day, kind, name in (ARRANGEMENT_2027 if rows is None else rows))]
