@@ -10,6 +10,11 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: the keyword search's own objects, made by migration 0003 per database and not in the models:
+#: SQLite's FTS5 table (and its shadow tables), PostgreSQL's trigram indexes
+SEARCH_TABLE = "demand_search"
+TRIGRAM_INDEXES = frozenset({"ix_demands_title_trgm", "ix_demands_description_trgm",
+                             "ix_companies_name_trgm"})
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -38,3 +43,11 @@ def _begin_sqlite(connection: Connection) -> None:
 
 def is_read_only() -> bool:
     return has_request_context() and request.method in READ_ONLY_METHODS
+
+
+def include_in_migrations(_object: Any, name: str | None, type_: str, _reflected: bool,
+                          _compare_to: Any) -> bool:
+    """Leave the search objects out when comparing the models with the database."""
+    if type_ == "table" and name and name.startswith(SEARCH_TABLE):
+        return False
+    return not (type_ == "index" and name in TRIGRAM_INDEXES)

@@ -11,12 +11,14 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
+from servicedesk.database import include_in_migrations
 from servicedesk.extensions import db
 
 
 def test_migrations_build_exactly_the_models(app) -> None:
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={
+            "compare_type": True, "include_object": include_in_migrations})
         differences = compare_metadata(context, db.metadata)
     assert differences == []
 
@@ -25,7 +27,7 @@ def test_migration_head_is_applied(app) -> None:
     with db.engine.connect() as connection:
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     head = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config()).get_current_head()
-    assert version == head == "0002"
+    assert version == head == "0003"
 
 
 @pytest.fixture

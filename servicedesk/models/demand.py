@@ -1,0 +1,273 @@
+"""Visits, the demands raised at them, and everything that happens to a demand.
+
+The demand carries its state and, denormalised for the lists and the scheduler, its current
+deadline; the append-only events are its history. Rules live in domain.lifecycle; changes go
+through demands.operations only.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    event,
+    false,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from servicedesk.models.base import Base, UTCDateTime, utcnow
+from servicedesk.models.company import Company
+from servicedesk.models.organisation import Category, Department
+from servicedesk.models.user import User
+
+visit_companies = Table(
+    "visit_companies",
+    Base.metadata,
+    Column("visit_id", ForeignKey("visits.id"), primary_key=True),
+    Column("company_id", ForeignKey("companies.id"), primary_key=True, index=True),
+)
+
+
+class Visit(Base):
+    """A site visit, symposium or survey (走访 / 座谈 / 专题调研) at which companies raised demands."""
+
+    __tablename__ = "visits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: visit, symposium or survey
+    kind: Mapped[str] = mapped_column(String(20))
+    visited_on: Mapped[date] = mapped_column(Date, index=True)
+    place: Mapped[str] = mapped_column(String(200))
+    lead_official: Mapped[str] = mapped_column(String(100))
+    #: the officials who took part, as written
+    officials: Mapped[str | None] = mapped_column(Text)
+    #: the company's people who took part, as written
+    company_attendees: Mapped[str | None] = mapped_column(Text)
+    minutes: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    companies: Mapped[list[Company]] = relationship(secondary=visit_companies, order_by=Company.name)
+    demands: Mapped[list[Demand]] = relationship(back_populates="visit", order_by="Demand.id")
+    created_by: Mapped[User] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+demand_co_departments = Table(
+    "demand_co_departments",
+    Base.metadata,
+    Column("demand_id", ForeignKey("demands.id"), primary_key=True),
+    Column("department_id", ForeignKey("departments.id"), primary_key=True, index=True),
+)
+
+
+class Demand(Base):
+    """One request a company raised (诉求)."""
+
+    __tablename__ = "demands"
+    __table_args__ = (
+        Index("ix_demands_state_current_due", "state", "current_due"),
+        Index("ix_demands_lead_state", "lead_department_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: what people quote on the phone and on the dispatch sheet: 2026-0001, numbered per year
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), index=True)
+    #: visit, symposium, survey, hotline, letter, online or other
+    source: Mapped[str] = mapped_column(String(20), index=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    #: urgent, normal or complex (domain.time_limits.Urgency)
+    urgency: Mapped[str] = mapped_column(String(10), index=True)
+    contact_name: Mapped[str | None] = mapped_column(String(60))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    #: domain.lifecycle.State
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    #: the demand this one repeats, when it was logged as a duplicate or closed as one
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("demands.id"), index=True)
+
+    # Assignment
+    lead_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    dispatched_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    dispatch_note: Mapped[str | None] = mapped_column(Text)
+
+    # Deadlines: each counted from a day by a number of working days, provisional while it reaches
+    # into a year whose calendar is not loaded (domain.workdays.Deadline)
+    sign_from: Mapped[date | None] = mapped_column(Date)
+    sign_days: Mapped[int | None] = mapped_column(Integer)
+    sign_due: Mapped[date | None] = mapped_column(Date)
+    sign_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    respond_from: Mapped[date | None] = mapped_column(Date)
+    respond_days: Mapped[int | None] = mapped_column(Integer)
+    respond_due: Mapped[date | None] = mapped_column(Date)
+    respond_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: an approved extension set the respond deadline to a day of its own
+    respond_extended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    feedback_from: Mapped[date | None] = mapped_column(Date)
+    feedback_days: Mapped[int | None] = mapped_column(Integer)
+    feedback_due: Mapped[date | None] = mapped_column(Date)
+    feedback_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: the deadline of the step owed now (sign, respond or feedback), for the lists and the chaser
+    current_due: Mapped[date | None] = mapped_column(Date, index=True)
+    #: sign, respond or feedback
+    current_step: Mapped[str | None] = mapped_column(String(10))
+
+    # Progress
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signed_late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    #: domain.lifecycle.Outcome of the last response
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    response_text: Mapped[str | None] = mapped_column(Text)
+    planned_on: Mapped[date | None] = mapped_column(Date)
+    #: domain.lifecycle.Feedback last recorded
+    feedback: Mapped[str | None] = mapped_column(String(30))
+    feedback_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    #: domain.lifecycle.CloseReason
+    close_reason: Mapped[str | None] = mapped_column(String(30))
+    returns_count: Mapped[int] = mapped_column(Integer, default=0)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    key_supervision: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
+    key_supervision_reason: Mapped[str | None] = mapped_column(Text)
+
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    company: Mapped[Company] = relationship()
+    visit: Mapped[Visit | None] = relationship(back_populates="demands")
+    category: Mapped[Category] = relationship()
+    lead_department: Mapped[Department | None] = relationship()
+    co_departments: Mapped[list[Department]] = relationship(
+        secondary=demand_co_departments, order_by=Department.id)
+    dispatched_by: Mapped[User | None] = relationship(foreign_keys=[dispatched_by_id])
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    duplicate_of: Mapped[Demand | None] = relationship(remote_side=[id])
+    events: Mapped[list[DemandEvent]] = relationship(
+        back_populates="demand", order_by="DemandEvent.id", viewonly=True)
+    milestones: Mapped[list[Milestone]] = relationship(
+        back_populates="demand", order_by="(Milestone.due_on, Milestone.id)")
+    extensions: Mapped[list[ExtensionRequest]] = relationship(
+        back_populates="demand", order_by="ExtensionRequest.id")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class DemandEvent(Base):
+    """One line of a demand's history (流转记录). Append-only: see the guard below."""
+
+    __tablename__ = "demand_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demands.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    #: empty for the system (the scheduler, a recomputed deadline)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    #: the role the actor acted in, and their department then
+    actor_role: Mapped[str | None] = mapped_column(String(16))
+    actor_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    #: domain.lifecycle.Action, or a system action (created, deadline_recomputed, ...)
+    action: Mapped[str] = mapped_column(String(30), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(12))
+    to_state: Mapped[str | None] = mapped_column(String(12))
+    #: the reason or text the user gave
+    text: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    demand: Mapped[Demand] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+    actor_department: Mapped[Department | None] = relationship()
+
+
+class AppendOnlyError(RuntimeError):
+    """Something tried to change or delete a demand event: the history is never edited."""
+
+
+@event.listens_for(DemandEvent, "before_update")
+@event.listens_for(DemandEvent, "before_delete")
+def _refuse_history_edits(_mapper: Any, _connection: Any, target: DemandEvent) -> None:
+    raise AppendOnlyError(f"demand event {target.id} is part of the history and cannot change")
+
+
+class Milestone(Base):
+    """A dated step of the roadmap of a demand that cannot be solved at once (节点)."""
+
+    __tablename__ = "milestones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demands.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    demand: Mapped[Demand] = relationship(back_populates="milestones")
+
+    @property
+    def is_open(self) -> bool:
+        return self.completed_at is None
+
+
+class ExtensionRequest(Base):
+    """A lead department's request for more time (延期申请), pending until a leader or the
+    dispatching officer decides."""
+
+    __tablename__ = "extension_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demands.id"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(Text)
+    #: the respond deadline asked for
+    new_due: Mapped[date] = mapped_column(Date)
+    #: pending, approved or refused
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+
+    demand: Mapped[Demand] = relationship(back_populates="extensions")
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class Attachment(Base):
+    """A file kept under the instance folder for a visit or a demand; served only to those who
+    may see it, under its original name."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), index=True)
+    demand_id: Mapped[int | None] = mapped_column(ForeignKey("demands.id"), index=True)
+    original_name: Mapped[str] = mapped_column(String(255))
+    #: the name under instance/uploads/attachments: random, never the user's
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    uploaded_by: Mapped[User] = relationship()
