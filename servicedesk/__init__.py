@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, request, session
 from flask_login import AnonymousUserMixin
 
-from servicedesk import database  # noqa: F401  (registers the SQLite connection settings)
+from servicedesk import database  # also registers the SQLite connection settings
 from servicedesk.config import load_config
 from servicedesk.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 
@@ -114,9 +114,9 @@ def register_login(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from servicedesk import admin, api, auth, calendar, companies, core, departments
+    from servicedesk import admin, api, auth, calendar, companies, core, demands, departments, visits
 
-    for area in (core, auth, admin, companies, departments, calendar):
+    for area in (core, auth, admin, demands, visits, companies, departments, calendar):
         app.register_blueprint(area.bp)
     api.init_api(app)
 

@@ -10,6 +10,9 @@ from servicedesk.security import access_rule_of
 
 MAIN = [
     ("core.index", _l("Home")),
+    ("demands.queue", _l("My queue")),
+    ("demands.index", _l("Demands")),
+    ("visits.index", _l("Visits")),
     ("companies.index", _l("Companies")),
     ("departments.index", _l("Departments")),
     ("calendar.index", _l("Calendar")),

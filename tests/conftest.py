@@ -12,7 +12,7 @@ import pytest
 from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import MetaData, event, insert, inspect, text
+from sqlalchemy import MetaData, event, insert, inspect, select, text
 
 from servicedesk import create_app
 from servicedesk.admin.operations import create_department, create_user
@@ -299,6 +299,41 @@ def calendar_2026(app: Flask) -> None:
     store.prefill(2025)
     store.prefill(2026)
     db.session.commit()
+
+
+# Demands
+
+#: the moment the demand fixtures act at: Monday 15 June 2026, 09:00 Beijing time
+DEMAND_NOW = "2026-06-15T09:00:00+08:00"
+
+
+@pytest.fixture
+def make_demand(app: Flask, officer: User, company: Company, calendar_2026: None) -> Any:
+    """A logged demand; `make_demand(dispatch_to=department)` dispatches it too (at DEMAND_NOW)."""
+    from datetime import datetime
+
+    from servicedesk.demands.operations import NewDemand, log_demand, take_action
+    from servicedesk.domain.lifecycle import Action
+    from servicedesk.models import Category
+
+    category = db.session.scalars(select(Category).order_by(Category.position)).first()
+
+    def make(title: str = "新建生产线用地", *, dispatch_to: Department | None = None,
+             co: tuple[Department, ...] = (), urgency: str = "normal", by: User | None = None,
+             company_id: int | None = None, category_id: int | None = None, **values: Any) -> Any:
+        now = datetime.fromisoformat(DEMAND_NOW)
+        demand = log_demand(NewDemand(
+            company_id=company_id or company.id, category_id=category_id or category.id, title=title,
+            description=values.pop("description", f"{title}：企业在座谈会上提出。"), urgency=urgency,
+            source=values.pop("source", "symposium"), **values), by or officer, now)
+        if dispatch_to is not None:
+            take_action(demand, Action.DISPATCH, by or officer, {
+                "lead_department_id": dispatch_to.id, "urgency": urgency,
+                "co_department_ids": [d.id for d in co]}, None, now)
+        db.session.commit()
+        return demand
+
+    return make
 
 
 def is_postgresql() -> bool:

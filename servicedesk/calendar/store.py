@@ -115,6 +115,14 @@ def _mark_loaded(row: CalendarYear, source: str, detail: str | None) -> None:
     row.source_detail = (detail or "")[:200] or None
 
 
+def _recount_provisional_deadlines() -> None:
+    """A year's days count from now on: deadlines counted Monday to Friday into it are counted again."""
+    from servicedesk.demands.operations import recompute_provisional_deadlines  # demands use the calendar
+
+    db.session.flush()
+    recompute_provisional_deadlines(clock.now())
+
+
 def as_special(row: CalendarDay) -> SpecialDay:
     return SpecialDay(row.day, DayKind(row.kind), row.name)
 
@@ -201,6 +209,7 @@ def replace_year(year: int, days: Iterable[SpecialDay], source: str, detail: str
         "removed": [_as_text(s) for s in change.removed],
         "changed": [f"{_as_text(old)} → {_as_text(new)}" for old, new in change.changed],
     })
+    _recount_provisional_deadlines()
     return change
 
 
@@ -229,6 +238,7 @@ def confirm_year(year: int, version_seen: int) -> CalendarYear:
         "holidays": sum(1 for d in days if d.kind == DayKind.HOLIDAY),
         "workdays": sum(1 for d in days if d.kind == DayKind.WORKDAY),
     })
+    _recount_provisional_deadlines()
     return row
 
 

@@ -1,0 +1,7 @@
+"""The demands area: logging a demand, its page and lifecycle actions, the queues and the lists."""
+
+from flask import Blueprint
+
+bp = Blueprint("demands", __name__, url_prefix="/demands")
+
+from servicedesk.demands import lists, logging, routes  # noqa: E402, F401

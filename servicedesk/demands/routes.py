@@ -1,0 +1,1 @@
+"""Demand pages (being written)."""

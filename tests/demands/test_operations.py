@@ -1,0 +1,103 @@
+"""The lifecycle through demands.operations: effects, deadlines, events, refusals, stale versions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import select
+
+from servicedesk.audit import StaleEdit
+from servicedesk.demands.operations import DemandRefused, take_action
+from servicedesk.domain.lifecycle import Action, Refusal
+from servicedesk.extensions import db
+from servicedesk.models import DemandEvent, Role
+from servicedesk.models.demand import AppendOnlyError
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def test_dispatch_sets_deadlines_from_the_time_limits(make_demand, department, officer) -> None:
+    demand = make_demand(dispatch_to=department)  # Monday 15 June 2026
+    assert demand.state == "assigned"
+    assert demand.sign_due == date(2026, 6, 16)
+    assert demand.respond_due == date(2026, 6, 30)  # 10 working days; 19 June is 端午节
+    assert (demand.current_step, demand.current_due) == ("sign", date(2026, 6, 16))
+    actions = [e.action for e in demand.events]
+    assert actions == ["logged", "dispatch"]
+    assert demand.events[-1].actor_role == "officer"
+    assert demand.number.startswith("2026-")
+
+
+def test_the_whole_happy_path(make_demand, department, officer, handler, leader) -> None:
+    demand = make_demand(dispatch_to=department)
+    take_action(demand, Action.SIGN, handler, {}, demand.version, at("2026-06-17T10:00+08:00"))
+    assert demand.state == "accepted" and demand.signed_late  # due the 16th
+    take_action(demand, Action.RESPOND, handler, {"outcome": "solved", "text": "已协调用地指标"},
+                demand.version, at("2026-06-20T10:00+08:00"))
+    assert demand.state == "responded"
+    assert demand.feedback_due == date(2026, 6, 24)
+    take_action(demand, Action.RECORD_FEEDBACK, officer, {"feedback": "unsatisfied"}, demand.version,
+                at("2026-06-22T10:00+08:00"))
+    assert demand.state == "accepted" and demand.reopen_count == 1
+    assert demand.respond_due == date(2026, 7, 6)
+    take_action(demand, Action.RESPOND, handler, {"outcome": "solved", "text": "再次答复"},
+                demand.version, at("2026-06-23T10:00+08:00"))
+    take_action(demand, Action.RECORD_FEEDBACK, officer, {"feedback": "satisfied"}, demand.version,
+                at("2026-06-24T10:00+08:00"))
+    db.session.commit()
+    assert demand.state == "closed" and demand.close_reason == "satisfied"
+    assert demand.current_due is None
+    assert [e.to_state for e in demand.events] == [
+        "registered", "assigned", "accepted", "responded", "accepted", "responded", "closed"]
+
+
+def test_a_refused_action_changes_nothing(make_demand, department, other_department, make_user) -> None:
+    demand = make_demand(dispatch_to=department)
+    stranger = make_user(Role.HANDLER, department=other_department)
+    version, events = demand.version, len(demand.events)
+    with pytest.raises(DemandRefused) as refused:
+        take_action(demand, Action.SIGN, stranger, {}, version, at("2026-06-16T10:00+08:00"))
+    assert refused.value.refusal is Refusal.NOT_ALLOWED
+    db.session.rollback()
+    assert demand.state == "assigned" and demand.version == version and len(demand.events) == events
+
+
+def test_missing_fields_are_named(make_demand, department, handler) -> None:
+    demand = make_demand(dispatch_to=department)
+    with pytest.raises(DemandRefused) as refused:
+        take_action(demand, Action.RETURN, handler, {"reason": "  "}, demand.version,
+                    at("2026-06-16T10:00+08:00"))
+    assert set(refused.value.field_errors) == {"reason"}
+
+
+def test_a_stale_version_is_refused(make_demand, department, handler) -> None:
+    demand = make_demand(dispatch_to=department)
+    with pytest.raises(StaleEdit):
+        take_action(demand, Action.SIGN, handler, {}, demand.version - 1, at("2026-06-16T10:00+08:00"))
+
+
+def test_return_sends_it_back_for_dispatch(make_demand, department, handler) -> None:
+    demand = make_demand(dispatch_to=department)
+    take_action(demand, Action.RETURN, handler, {"reason": "不属于本部门职责"}, demand.version,
+                at("2026-06-16T10:00+08:00"))
+    db.session.commit()
+    assert demand.state == "registered" and demand.lead_department_id is None
+    assert demand.returns_count == 1 and demand.current_due is None
+    assert demand.events[-1].details["department_id"] == department.id
+    assert demand.events[-1].text == "不属于本部门职责"
+
+
+def test_events_are_append_only(make_demand, department) -> None:
+    demand = make_demand(dispatch_to=department)
+    event = db.session.scalars(select(DemandEvent).where(DemandEvent.demand_id == demand.id)).first()
+    event.text = "edited"
+    with pytest.raises(AppendOnlyError):
+        db.session.flush()
+    db.session.rollback()
+    db.session.delete(db.session.get(DemandEvent, event.id))
+    with pytest.raises(AppendOnlyError):
+        db.session.flush()
+    db.session.rollback()
