@@ -39,7 +39,9 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_URL_PREFIX": "/api/v1",
     "OPENAPI_JSON_PATH": "openapi.json",
     "API_PAGE_SIZE_MAX": 100,
+    #: the largest file accepted, and how many a form may send at once (photos of a visit)
     "UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
+    "UPLOAD_MAX_FILES": 10,
     #: admins and leaders are warned while any of this many coming days has no loaded calendar
     "CALENDAR_WARNING_DAYS": 60,
     #: pin the clock, e.g. "2026-06-15T09:00+08:00" (servicedesk.clock); empty: the real time
@@ -58,11 +60,13 @@ def catalog_name(locale: str) -> str:
 
 def load_config(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     app.config.update(DEFAULTS)
-    app.config["MAX_CONTENT_LENGTH"] = app.config["UPLOAD_MAX_BYTES"]
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("SERVICEDESK")
     if overrides:
         app.config.update(overrides)
+    # Each file is checked against UPLOAD_MAX_BYTES where it is read; a request may carry several.
+    app.config.setdefault("MAX_CONTENT_LENGTH",
+                          app.config["UPLOAD_MAX_BYTES"] * app.config["UPLOAD_MAX_FILES"] + 1024 * 1024)
     database_url = app.config.get("DATABASE_URL") or (
         "sqlite:///" + str(Path(app.instance_path) / "servicedesk.sqlite3")
     )

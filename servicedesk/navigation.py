@@ -10,7 +10,6 @@ from servicedesk.security import access_rule_of
 
 MAIN = [
     ("core.index", _l("Home")),
-    ("demands.queue", _l("My queue")),
     ("demands.index", _l("Demands")),
     ("visits.index", _l("Visits")),
     ("companies.index", _l("Companies")),

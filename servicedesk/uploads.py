@@ -82,7 +82,11 @@ def accept(field: Any, check: Callable[[bytes], object]) -> str | None:
     """
     upload: FileStorage = field.data
     data = upload.read()
+    limit = current_app.config["UPLOAD_MAX_BYTES"]
     try:
+        if len(data) > limit:
+            raise ImportFileError(_("The file is larger than %(mb)d MB. Split it into smaller files.",
+                                    mb=limit // (1024 * 1024) or 1))
         check(data)
     except ImportFileError as error:
         field.errors = [*field.errors, str(error)]

@@ -21,11 +21,12 @@ class DeskApi(Api):
 
 api = DeskApi()
 bp = ApiBlueprint("api", __name__, url_prefix="/api/v1",
-                  description="Companies, departments, categories and the signed-in user.")
+                  description="Visits, demands and their lifecycle actions; companies, departments, "
+                              "categories, the working-day calendar, time limits and the signed-in user.")
 
 
 def init_api(app: Flask) -> None:
-    from servicedesk.api import routes  # noqa: F401
+    from servicedesk.api import demands, routes  # noqa: F401
 
     api.init_app(app, spec_kwargs={
         "info": {"description": "Authenticate with 'Authorization: Bearer <token>'. "

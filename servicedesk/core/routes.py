@@ -14,6 +14,12 @@ from servicedesk.security import public, signed_in
 @bp.route("/")
 @signed_in
 def index() -> str:
+    """Officers, handlers and leaders open on their queue; others (administrators) on the overview."""
+    from servicedesk.demands import lists  # the demands area builds on the core one
+
+    user = current_user._get_current_object()
+    if lists.has_queue(user):
+        return lists.render_queue(user)
     counts = db.session.execute(
         select(
             select(func.count()).select_from(Company).scalar_subquery().label("companies"),

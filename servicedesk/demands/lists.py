@@ -1,1 +1,355 @@
-"""Demand pages (being written)."""
+"""The queues and the list of all demands.
+
+Each role opens on its own queue (`/demands/queue`, and the home page): sections of the demands that
+wait for the user, each a `DemandFilters` so that its "see all" link opens the same demands in the
+full list. The full list (`/demands/`) filters, searches, sorts and pages through every demand the
+user may see. Both run a fixed number of SQL statements however many demands they show: the rows
+come with their company, category and lead department in one query, and what a row shows besides
+(the last return, the pending extension, the deadline's reason) is fetched for all rows at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import BooleanField, DateField, SearchField, SelectChoice, SelectField, SelectMultipleField
+from wtforms.validators import Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from servicedesk.calendar import store as calendar_store
+from servicedesk.demands import bp, operations
+from servicedesk.demands.forms import SOURCE_LABELS, STEP_LABELS, URGENCY_LABELS
+from servicedesk.demands.search import (
+    LIST_OPTIONS,
+    MAX_QUERY_LENGTH,
+    OPEN_STATE_VALUES,
+    CardWindow,
+    DemandFilters,
+    DepartmentRole,
+    Sort,
+    card_window,
+    demand_query,
+)
+from servicedesk.domain.lifecycle import Action, State
+from servicedesk.domain.workdays import Card, Explanation
+from servicedesk.extensions import db
+from servicedesk.i18n import is_chinese
+from servicedesk.models import (
+    Category,
+    Company,
+    Demand,
+    DemandEvent,
+    Department,
+    ExtensionRequest,
+    Role,
+    User,
+)
+from servicedesk.pagination import paginate
+from servicedesk.security import signed_in
+
+PER_PAGE = 50
+#: the most items a queue section shows; its "see all" link opens the rest in the full list
+QUEUE_LIMIT = 20
+#: the roles that have a queue, in the order their sections show
+QUEUE_ROLES = (Role.OFFICER, Role.HANDLER, Role.LEADER)
+
+SORT_LABELS = {
+    Sort.NEWEST: _l("Newest first"),
+    Sort.OLDEST: _l("Oldest first"),
+    Sort.DUE: _l("Nearest deadline first"),
+    Sort.NUMBER: _l("By number"),
+}
+DEPARTMENT_ROLE_LABELS = {
+    DepartmentRole.ANY: _l("as lead or co-department"),
+    DepartmentRole.LEAD: _l("as lead department"),
+    DepartmentRole.CO: _l("as co-department"),
+}
+
+
+# What a row shows besides the demand
+
+@dataclass(frozen=True)
+class ShownDeadline:
+    """The deadline a row shows: the step owed now, its day and card, and why it falls on that day
+    (None when an approved extension chose the day, or the calendar changed since it was counted)."""
+
+    step: str
+    due: date
+    card: Card
+    explanation: Explanation | None
+    extended: bool
+    provisional: bool
+
+
+@dataclass(frozen=True)
+class ReturnNote:
+    """Who returned a demand, when and why (from its last 'return' event)."""
+
+    department: str | None
+    who: str | None
+    at: datetime
+    reason: str | None
+
+
+@dataclass
+class RowExtras:
+    deadlines: dict[int, ShownDeadline] = field(default_factory=dict)
+    #: the last return of each registered demand a department returned
+    returns: dict[int, ReturnNote] = field(default_factory=dict)
+    #: the extension request waiting for a decision, by demand
+    pending: dict[int, ExtensionRequest] = field(default_factory=dict)
+
+
+def row_extras(demands: Sequence[Demand], window: CardWindow) -> RowExtras:
+    """Everything the rows show besides their demands, in three statements whatever the rows: the
+    last returns, the pending extensions and one range of the calendar for the deadlines' reasons."""
+    extras = RowExtras()
+    if not demands:
+        return extras
+    returned = [d.id for d in demands if d.state == State.REGISTERED and d.returns_count]
+    for row in db.session.execute(
+            select(DemandEvent.demand_id, DemandEvent.at, DemandEvent.text, DemandEvent.details,
+                   User.display_name)
+            .outerjoin(User, User.id == DemandEvent.actor_id)
+            .where(DemandEvent.demand_id.in_(returned), DemandEvent.action == Action.RETURN.value)
+            .order_by(DemandEvent.id)):
+        extras.returns[row.demand_id] = ReturnNote(  # the last one wins
+            (row.details or {}).get("department"), row.display_name, row.at, row.text)
+    for request_ in db.session.scalars(
+            select(ExtensionRequest).where(ExtensionRequest.demand_id.in_([d.id for d in demands]),
+                                           ExtensionRequest.status == "pending")):
+        extras.pending[request_.demand_id] = request_
+    extras.deadlines = _deadlines(demands, window)
+    return extras
+
+
+#: calendar days fetched past a deadline's first estimate (WorkingCalendar fetches 7 days for 5
+#: working days, plus a month), so that a long holiday never needs a second fetch
+EXPLAIN_MARGIN_DAYS = 62
+
+
+def _deadlines(demands: Sequence[Demand], window: CardWindow) -> dict[int, ShownDeadline]:
+    owed = [(d, operations.deadline_of(d, d.current_step)) for d in demands
+            if d.current_step and d.current_due is not None and d.state != State.CLOSED]
+    counted = [(d, deadline) for d, deadline in owed if deadline is not None]
+    # A calendar of its own, asked once for the one range every explanation reads.
+    calendar = calendar_store.working_calendar()
+    first = min((deadline.counted_from for _d, deadline in counted), default=window.today)
+    last = max((deadline.counted_from + timedelta(days=deadline.working_days * 7 // 5 + EXPLAIN_MARGIN_DAYS)
+                for _d, deadline in counted), default=window.today)
+    calendar.working_days_between(first, last)
+    shown = {}
+    for demand, deadline in counted:
+        extended = demand.current_step == "respond" and demand.respond_extended
+        explanation = None
+        if not extended:
+            explanation = calendar.explain(deadline.counted_from, deadline.working_days)
+            if explanation.deadline.due != demand.current_due:
+                explanation = None  # the calendar changed since: the day kept is the day shown
+        shown[demand.id] = ShownDeadline(
+            demand.current_step or "", demand.current_due, window.card(demand.current_due),
+            explanation, extended, deadline.provisional)
+    return shown
+
+
+# The queues
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    role: Role
+    title: Any
+    #: what the section lists, and what its "see all" link opens
+    filters: DemandFilters
+    empty: Any
+    #: what a row of this section shows besides the table: "returned", "extension"
+    show: str = ""
+
+
+def queue_sections(user: User) -> list[Section]:
+    """The sections of the user's queue, for each of their roles that has one."""
+    sections: list[Section] = []
+    if user.has_role(Role.OFFICER):
+        sections += [
+            Section("to_dispatch", Role.OFFICER, _l("To dispatch"),
+                    DemandFilters(states=(State.REGISTERED.value,), sort=Sort.OLDEST),
+                    _l("Nothing waits to be dispatched."), show="returned"),
+            Section("awaiting_feedback", Role.OFFICER, _l("Awaiting the company's feedback"),
+                    DemandFilters(states=(State.RESPONDED.value,), sort=Sort.DUE),
+                    _l("No response waits for the company's feedback.")),
+            Section("returned", Role.OFFICER, _l("Returned by a department"),
+                    DemandFilters(states=(State.REGISTERED.value,), returned=True, sort=Sort.OLDEST),
+                    _l("No department has returned a demand that waits for dispatch."), show="returned"),
+        ]
+    if user.has_role(Role.HANDLER) and user.department_id is not None:
+        own = user.department_id
+        in_hand = (State.ASSIGNED.value, State.ACCEPTED.value)
+        sections += [
+            Section("to_sign", Role.HANDLER, _l("To sign for"),
+                    DemandFilters(states=(State.ASSIGNED.value,), department_id=own,
+                                  department_role=DepartmentRole.LEAD, sort=Sort.DUE),
+                    _l("Nothing waits for your department to sign.")),
+            Section("in_progress", Role.HANDLER, _l("In progress"),
+                    DemandFilters(states=(State.ACCEPTED.value,), department_id=own, sort=Sort.DUE),
+                    _l("Your department has no demand in progress.")),
+            Section("due_soon", Role.HANDLER, _l("Due soon (yellow card)"),
+                    DemandFilters(states=in_hand, department_id=own, due_soon=True, sort=Sort.DUE),
+                    _l("No deadline of your department is near.")),
+            Section("overdue", Role.HANDLER, _l("Overdue (red card)"),
+                    DemandFilters(states=in_hand, department_id=own, overdue=True, sort=Sort.DUE),
+                    _l("Nothing of your department is overdue.")),
+            Section("extensions", Role.HANDLER, _l("Extension requests awaiting a decision"),
+                    DemandFilters(department_id=own, department_role=DepartmentRole.LEAD,
+                                  pending_extension=True, sort=Sort.DUE),
+                    _l("Your department has no extension request waiting for a decision."),
+                    show="extension"),
+        ]
+    if user.has_role(Role.LEADER):
+        sections += [
+            Section("key_supervision", Role.LEADER, _l("Key supervision"),
+                    DemandFilters(states=OPEN_STATE_VALUES, key_supervision=True, sort=Sort.DUE),
+                    _l("No open demand is under key supervision.")),
+            Section("extension_requests", Role.LEADER, _l("Extension requests to decide"),
+                    DemandFilters(pending_extension=True, sort=Sort.DUE),
+                    _l("No extension request waits for a decision."), show="extension"),
+            Section("overdue", Role.LEADER, _l("Overdue (red card)"),
+                    DemandFilters(states=OPEN_STATE_VALUES, overdue=True, sort=Sort.DUE),
+                    _l("Nothing is overdue.")),
+        ]
+    return sections
+
+
+@dataclass
+class FilledSection:
+    section: Section
+    count: int
+    items: list[Demand]
+
+    @property
+    def anchor(self) -> str:
+        return f"{self.section.role.value}-{self.section.key}"
+
+
+def has_queue(user: User) -> bool:
+    return user.has_role(*QUEUE_ROLES)
+
+
+def render_queue(user: User) -> str:
+    """The user's queue page: one query for all the counts, one per section for its items."""
+    window = card_window()
+    sections = queue_sections(user)
+    queries = [demand_query(user, s.filters, window) for s in sections]
+    counts: Sequence[int] = []
+    if queries:
+        counts = db.session.execute(select(*(
+            select(func.count()).select_from(q.order_by(None).subquery()).scalar_subquery()
+            for q in queries))).one()
+    filled = [FilledSection(section, count,
+                            list(db.session.scalars(query.options(*LIST_OPTIONS).limit(QUEUE_LIMIT)))
+                            if count else [])
+              for section, query, count in zip(sections, queries, counts, strict=True)]
+    shown = list({d.id: d for s in filled for d in s.items}.values())
+    roles = [role for role in QUEUE_ROLES if any(s.section.role is role for s in filled)]
+    return render_template("demands/queue.html", sections=filled, roles=roles,
+                           extras=row_extras(shown, window), window=window,
+                           handler_without_department=user.has_role(Role.HANDLER)
+                           and user.department_id is None,
+                           **_labels())
+
+
+@bp.route("/queue")
+@signed_in
+def queue() -> str:
+    return render_queue(current_user._get_current_object())
+
+
+# The list of all demands
+
+class CheckboxListField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class DemandFilterForm(FlaskForm):
+    """The list's filters: a GET form, read again by DemandFilters.from_args."""
+
+    class Meta:
+        csrf = False  # a GET search form
+
+    q = SearchField(_l("Keywords"), validators=[Optional()],
+                    render_kw={"maxlength": MAX_QUERY_LENGTH,
+                               "placeholder": _l("Part of the title, the description or the company name")})
+    state = CheckboxListField(_l("State"), validate_choice=False)
+    department = SelectField(_l("Department"), validate_choice=False)
+    department_role = SelectField(_l("Department's part"), validate_choice=False, choices=[
+        SelectChoice(r.value, label) for r, label in DEPARTMENT_ROLE_LABELS.items()])
+    category = SelectField(_l("Category"), validate_choice=False)
+    company = SelectField(_l("Company"), validate_choice=False)
+    source = SelectField(_l("Source"), validate_choice=False)
+    urgency = SelectField(_l("Urgency"), validate_choice=False)
+    overdue = BooleanField(_l("Overdue (red card)"))
+    due_soon = BooleanField(_l("Due soon (yellow card)"))
+    key_supervision = BooleanField(_l("Under key supervision"))
+    pending_extension = BooleanField(_l("Extension request pending"))
+    returned = BooleanField(_l("Returned by a department"))
+    logged_from = DateField(_l("Logged from"), validators=[Optional()])
+    logged_to = DateField(_l("Logged until"), validators=[Optional()])
+    dispatched_from = DateField(_l("Dispatched from"), validators=[Optional()])
+    dispatched_to = DateField(_l("Dispatched until"), validators=[Optional()])
+    sort = SelectField(_l("Sort"), validate_choice=False,
+                       choices=[SelectChoice(s.value, label) for s, label in SORT_LABELS.items()])
+
+    def setup(self, departments: Iterable[tuple[int, str]], categories: Iterable[tuple[int, str]],
+              companies: Iterable[tuple[int, str]]) -> None:
+        self.state.choices = [(s.value, operations.STATE_LABELS[s]) for s in State]
+        self.department.choices = [("", _l("Any department")), *((str(i), n) for i, n in departments)]
+        self.category.choices = [("", _l("Any category")), *((str(i), n) for i, n in categories)]
+        self.company.choices = [("", _l("Any company")), *((str(i), n) for i, n in companies)]
+        self.source.choices = [("", _l("Any source")), *SOURCE_LABELS.items()]
+        self.urgency.choices = [("", _l("Any urgency")),
+                                *((str(u), label) for u, label in URGENCY_LABELS.items())]
+
+
+def _filter_form(filters: DemandFilters, locale_is_chinese: bool) -> DemandFilterForm:
+    form = DemandFilterForm(request.args)
+    departments = db.session.execute(
+        select(Department.id, Department.name).order_by(Department.active.desc(), Department.name)).all()
+    categories = db.session.execute(
+        select(Category.id, Category.name, Category.name_en).order_by(Category.position, Category.id)).all()
+    companies = db.session.execute(select(Company.id, Company.name).order_by(Company.name)).all()
+    form.setup(departments=[(row.id, row.name) for row in departments],
+               categories=[(row.id, row.name if locale_is_chinese else row.name_en) for row in categories],
+               companies=[(row.id, row.name) for row in companies])
+    form.state.data = list(filters.states)
+    if request.args:
+        form.validate()  # shows a malformed date beside its field; DemandFilters ignores it
+    return form
+
+
+@bp.route("/")
+@signed_in
+def index() -> str:
+    user = current_user._get_current_object()
+    filters = DemandFilters.from_args(request.args)
+    form = _filter_form(filters, is_chinese())
+    window = card_window()
+    statement = demand_query(user, filters, window).options(*LIST_OPTIONS)
+    page = paginate(statement, request.args.get("page", 1, type=int) or 1, PER_PAGE)
+    return render_template("demands/index.html", form=form, filters=filters, page=page,
+                           extras=row_extras(page.items, window), window=window,
+                           more_open=bool(filters.narrowing or form.errors),
+                           **_labels())
+
+
+def _labels() -> dict[str, Any]:
+    return {"state_labels": {s.value: label for s, label in operations.STATE_LABELS.items()},
+            "step_labels": STEP_LABELS, "source_labels": SOURCE_LABELS,
+            "urgency_labels": {str(u): label for u, label in URGENCY_LABELS.items()}}

@@ -546,3 +546,155 @@ def recompute_provisional_deadlines(now: datetime) -> int:
             changed += 1
         _update_current_deadline(demand)
     return changed
+
+
+# The demand page (demands.routes): one demand with everything its page shows, in a fixed number
+# of queries however long its history
+
+def demand_for_page(demand_id: int) -> Demand | None:
+    from sqlalchemy.orm import joinedload, selectinload
+
+    return db.session.scalar(select(Demand).where(Demand.id == demand_id).options(
+        joinedload(Demand.company), joinedload(Demand.visit), joinedload(Demand.category),
+        joinedload(Demand.lead_department), joinedload(Demand.dispatched_by),
+        joinedload(Demand.created_by), joinedload(Demand.duplicate_of),
+        selectinload(Demand.co_departments),
+        selectinload(Demand.events).options(joinedload(DemandEvent.actor),
+                                            joinedload(DemandEvent.actor_department)),
+        selectinload(Demand.milestones),
+        selectinload(Demand.extensions).options(joinedload(ExtensionRequest.requested_by),
+                                                joinedload(ExtensionRequest.decided_by)),
+    ).execution_options(populate_existing=True))
+
+
+def demand_by_reference(reference: str) -> Demand | None:
+    """The demand a user means by its number (2026-0001) or, failing that, its id."""
+    reference = reference.strip()
+    if not reference:
+        return None
+    found = db.session.scalar(select(Demand).where(Demand.number == reference))
+    if found is None and reference.isdigit() and len(reference) < 10:
+        found = db.session.get(Demand, int(reference))
+    return found
+
+
+def demand_attachments(demand_id: int) -> list[Any]:
+    """The files attached to a demand, oldest first, with who uploaded them: one query."""
+    from sqlalchemy.orm import joinedload
+
+    from servicedesk.models import Attachment
+
+    return list(db.session.scalars(select(Attachment).where(Attachment.demand_id == demand_id)
+                                   .options(joinedload(Attachment.uploaded_by))
+                                   .order_by(Attachment.id)))
+
+
+# Visits: a visit, symposium or survey logged with the demands raised there (visits.routes)
+
+VISIT_KIND_LABELS = {
+    "visit": _l("Site visit"),
+    "symposium": _l("Symposium"),
+    "survey": _l("Survey"),
+}
+SOURCE_LABELS = {
+    **VISIT_KIND_LABELS,
+    "hotline": _l("Hotline"),
+    "letter": _l("Letter"),
+    "online": _l("Online"),
+    "other": _l("Other"),
+}
+#: the sources of a demand logged on its own, not at a visit
+STANDALONE_SOURCES = ("hotline", "letter", "online", "other")
+URGENCY_LABELS = {
+    Urgency.URGENT.value: _l("Urgent"),
+    Urgency.NORMAL.value: _l("Normal"),
+    Urgency.COMPLEX.value: _l("Complex"),
+}
+#: the longest text each field of a visit or a demand takes
+VISIT_TEXT_LIMITS = {"place": 200, "lead_official": 100}
+DEMAND_TEXT_LIMITS = {"title": 200, "contact_name": 60, "contact_phone": 40}
+
+
+def demand_errors(new: NewDemand) -> dict[str, str]:
+    """Why a new demand cannot be logged, by field; empty when it can."""
+    errors = _checked(new)
+    for name, limit in DEMAND_TEXT_LIMITS.items():
+        if name not in errors and len((getattr(new, name) or "").strip()) > limit:
+            errors[name] = _("Write at most %(limit)d characters.", limit=limit)
+    if new.duplicate_of_id is not None and db.session.get(Demand, new.duplicate_of_id) is None:
+        errors["duplicate_of"] = _("The demand it repeats does not exist.")
+    return errors
+
+
+def visit_errors(values: Mapping[str, Any], company_ids: Iterable[int], demands: list[NewDemand],
+                 today: date | None = None) -> dict[str, str]:
+    """Why the visit cannot be logged, by field; a demand's fields are keyed by their place in the
+    list, e.g. "demands-1-title". Empty when it can."""
+    errors: dict[str, str] = {}
+    kind = values.get("kind")
+    if kind not in VISIT_KINDS:
+        errors["kind"] = _("Choose what kind of visit it was.")
+    visited_on = values.get("visited_on")
+    if not isinstance(visited_on, date):
+        errors["visited_on"] = _("Give the date of the visit.")
+    elif today is not None and visited_on > today:
+        errors["visited_on"] = _("This date is still to come: log a visit once it has taken place.")
+    if not str(values.get("place") or "").strip():
+        errors["place"] = _("Say where the visit took place.")
+    if not str(values.get("lead_official") or "").strip():
+        errors["lead_official"] = _("Name the official who led the visit.")
+    for name, limit in VISIT_TEXT_LIMITS.items():
+        if name not in errors and len(str(values.get(name) or "").strip()) > limit:
+            errors[name] = _("Write at most %(limit)d characters.", limit=limit)
+    wanted = set(company_ids)
+    if not wanted:
+        errors["company_ids"] = _("Choose the company or companies visited.")
+    elif db.session.scalar(select(func.count()).select_from(Company).where(Company.id.in_(wanted))) != len(
+            wanted):
+        errors["company_ids"] = _("Choose registered companies.")
+    source = kind if kind in VISIT_KINDS else "visit"
+    for index, new in enumerate(demands):
+        for name, message in demand_errors(_with_source(new, source)).items():
+            errors[f"demands-{index}-{name}"] = message
+    return errors
+
+
+def _with_source(new: NewDemand, source: str) -> NewDemand:
+    import dataclasses
+
+    return dataclasses.replace(new, source=source)
+
+
+def log_visit(values: Mapping[str, Any], company_ids: Iterable[int], demands: list[NewDemand], user: User,
+              now: datetime) -> Visit:
+    """Log the visit with its companies and the demands raised there (each registered, its source
+    the visit's kind), all in the caller's transaction.
+
+    values: kind, visited_on (a date), place, lead_official, and optionally officials,
+    company_attendees, minutes. Everything is checked before anything is written: a refusal raises
+    DemandRefused with messages by field (a demand's as "demands-<index>-<field>").
+    """
+    company_ids = set(company_ids)
+    errors = visit_errors(values, company_ids, demands, local_day(now))
+    if errors:
+        raise DemandRefused(errors)
+    companies = list(db.session.scalars(select(Company).where(Company.id.in_(company_ids))))
+    visit = Visit(
+        kind=values["kind"], visited_on=values["visited_on"], place=str(values["place"]).strip(),
+        lead_official=str(values["lead_official"]).strip(),
+        officials=_text_or_none(values.get("officials")),
+        company_attendees=_text_or_none(values.get("company_attendees")),
+        minutes=_text_or_none(values.get("minutes")),
+        created_by_id=user.id, created_at=now, companies=companies,
+    )
+    db.session.add(visit)
+    db.session.flush()
+    for new in demands:
+        log_demand(_with_source(new, visit.kind), user, now, visit=visit)
+    return visit
+
+
+def _text_or_none(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(value).strip() or None

@@ -84,6 +84,27 @@ def test_seed_demo_tells_the_story_and_twice_adds_nothing(app, runner, tmp_path)
     assert (_count(User), _count(Department), _count(Company)) == counts
 
 
+def test_the_demo_walks_the_symposium_demands_through_every_state_and_side_path(runner) -> None:
+    from servicedesk.models import Demand, DemandEvent, ExtensionRequest, Visit
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    visit = db.session.scalar(select(Visit))
+    assert visit.visited_on.isoformat() == "2026-06-04" and visit.kind == "symposium"
+    assert len(visit.demands) == 5
+    demands = db.session.scalars(select(Demand)).all()
+    assert {d.state for d in demands} == {"registered", "assigned", "accepted", "responded", "closed"}
+    actions = set(db.session.scalars(select(DemandEvent.action)))
+    assert {"dispatch", "sign", "return", "co_opinion", "progress", "request_extension",
+            "approve_extension", "add_milestone", "complete_milestone", "respond", "record_feedback",
+            "close", "flag_key_supervision"} <= actions
+    assert any(d.returns_count for d in demands) and any(d.reopen_count for d in demands)
+    assert {d.close_reason for d in demands} >= {"satisfied", "duplicate"}
+    assert db.session.scalar(select(ExtensionRequest.status)) == "approved"
+    events = _count(DemandEvent)
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert _count(DemandEvent) == events and _count(Demand) == len(demands)
+
+
 def test_demo_passwords_work(runner, client, auth) -> None:
     runner.invoke(args=["seed-demo", "--password", "demo password 2026"])
     assert auth.login("zhangwei", "demo password 2026").status_code == 302

@@ -1,0 +1,411 @@
+"""Finding demands: the filters, the keyword search and the sort behind the lists, the queues and the API.
+
+`DemandFilters.from_args(request.args)` reads what a list asks for (unknown or malformed values are
+ignored, never an error); `demand_query(user, filters)` turns it into one SELECT of the demands the
+user may see (operations.visibility_clause), to page through or count. Loader options are the
+caller's: the pages add `LIST_OPTIONS`, the API its own.
+
+The yellow and red cards are a comparison of `demands.current_due` with two days computed once per
+request (`CardWindow`): red when today is past the due day, yellow when the due day is no later than
+`due_soon` working days from today. The lists filter on them in SQL, never row by row.
+
+Keyword search finds Chinese substrings (Chinese puts no spaces between words): on SQLite through the
+FTS5 table `demand_search` with the trigram tokenizer (migration 0003), whose MATCH needs at least three
+characters, so shorter terms use LIKE on the same table; on PostgreSQL through ILIKE, which the pg_trgm
+GIN indexes on demands.title, demands.description and companies.name serve. Each whitespace-separated
+term must match somewhere in the title, the description or the company's name.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields, replace
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    column,
+    literal_column,
+    or_,
+    select,
+    table,
+    true,
+    union,
+)
+from sqlalchemy.orm import aliased, joinedload
+
+from servicedesk import clock
+from servicedesk.calendar import store as calendar_store
+from servicedesk.demands.operations import SOURCES, visibility_clause
+from servicedesk.domain.lifecycle import OPEN_STATES, State
+from servicedesk.domain.time_limits import DEFAULTS, Limit, Urgency
+from servicedesk.domain.workdays import DAY, ZONE, Card, WorkingCalendar
+from servicedesk.extensions import db
+from servicedesk.models import Company, Demand, ExtensionRequest, TimeLimitSetting, User
+from servicedesk.models.demand import demand_co_departments
+
+#: the longest keyword query read, and the most terms of it used
+MAX_QUERY_LENGTH = 100
+MAX_TERMS = 5
+#: FTS5's trigram tokenizer matches terms of at least this many characters
+TRIGRAM = 3
+
+#: the open states, in lifecycle order
+OPEN_STATE_VALUES: tuple[str, ...] = tuple(s.value for s in State if s in OPEN_STATES)
+STATE_VALUES: tuple[str, ...] = tuple(s.value for s in State)
+
+
+class Sort(enum.StrEnum):
+    NEWEST = "newest"
+    OLDEST = "oldest"
+    #: the nearest current deadline first; demands without one last
+    DUE = "due"
+    NUMBER = "number"
+
+
+class DepartmentRole(enum.StrEnum):
+    """How the department filter reads: the department as lead or co-department, or only one of them."""
+
+    ANY = "any"
+    LEAD = "lead"
+    CO = "co"
+
+
+# The cards
+
+@dataclass(frozen=True)
+class CardWindow:
+    """The two days the yellow and red cards are measured against, computed once per request."""
+
+    today: date
+    #: yellow when a deadline falls on or before this day (and today is not past it)
+    due_soon_until: date
+
+    def card(self, due: date | None) -> Card:
+        if due is None:
+            return Card.NONE
+        if self.today > due:
+            return Card.RED
+        if due <= self.due_soon_until:
+            return Card.YELLOW
+        return Card.NONE
+
+    def overdue_clause(self) -> ColumnElement[bool]:
+        return Demand.current_due < self.today
+
+    def due_soon_clause(self) -> ColumnElement[bool]:
+        return Demand.current_due.between(self.today, self.due_soon_until)
+
+
+def due_soon_days() -> int:
+    """The yellow-card window in working days, as the admin set it: one small query."""
+    days = db.session.scalar(select(TimeLimitSetting.working_days)
+                             .where(TimeLimitSetting.kind == Limit.DUE_SOON.value))
+    return DEFAULTS[Limit.DUE_SOON] if days is None else days
+
+
+def card_window(today: date | None = None, calendar: WorkingCalendar | None = None) -> CardWindow:
+    today = today or clock.today()
+    calendar = calendar or calendar_store.working_calendar()
+    return CardWindow(today, calendar.add_working_days(today, due_soon_days()))
+
+
+# The filters
+
+_TRUE = frozenset({"1", "y", "yes", "true", "on"})
+
+#: the query-string arguments DemandFilters reads (the page's and the API's); `state` may repeat
+ARGUMENTS = ("q", "state", "department", "department_role", "category", "company", "source", "urgency",
+             "overdue", "due_soon", "key_supervision", "pending_extension", "returned", "logged_from",
+             "logged_to", "dispatched_from", "dispatched_to", "sort")
+
+
+def _values(args: Mapping[str, Any], name: str) -> list[str]:
+    getlist = getattr(args, "getlist", None)
+    if getlist is not None:
+        found = getlist(name)
+    else:
+        value = args.get(name)
+        found = value if isinstance(value, list | tuple) else [] if value is None else [value]
+    return [str(v).strip() for v in found if v is not None and str(v).strip()]
+
+
+def _one(args: Mapping[str, Any], name: str) -> str:
+    found = _values(args, name)
+    return found[0] if found else ""
+
+
+def _flag(args: Mapping[str, Any], name: str) -> bool:
+    return _one(args, name).lower() in _TRUE
+
+
+def _int(args: Mapping[str, Any], name: str) -> int | None:
+    value = _one(args, name)
+    return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
+
+
+def _date(args: Mapping[str, Any], name: str) -> date | None:
+    try:
+        return date.fromisoformat(_one(args, name))
+    except ValueError:
+        return None
+
+
+def _choice(args: Mapping[str, Any], name: str, allowed: Iterable[str]) -> str | None:
+    value = _one(args, name)
+    return value if value in set(allowed) else None
+
+
+@dataclass(frozen=True)
+class DemandFilters:
+    """What a list of demands asks for; every field empty means every demand the user may see."""
+
+    #: keyword search over title, description and company name
+    q: str = ""
+    #: any of these states (none: every state)
+    states: tuple[str, ...] = ()
+    #: the department as lead or co-department (see department_role)
+    department_id: int | None = None
+    department_role: DepartmentRole = DepartmentRole.ANY
+    category_id: int | None = None
+    company_id: int | None = None
+    source: str | None = None
+    urgency: str | None = None
+    #: red card: the current deadline has passed
+    overdue: bool = False
+    #: yellow card: the current deadline is near, not passed
+    due_soon: bool = False
+    key_supervision: bool = False
+    #: an extension request is waiting for a decision
+    pending_extension: bool = False
+    #: returned by a department at least once
+    returned: bool = False
+    #: logged (created) on these days, Beijing time, both included
+    logged_from: date | None = None
+    logged_to: date | None = None
+    #: dispatched on these days, Beijing time, both included
+    dispatched_from: date | None = None
+    dispatched_to: date | None = None
+    sort: Sort = Sort.NEWEST
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any]) -> DemandFilters:
+        """Read the query string (a MultiDict, or a plain mapping whose values may be lists)."""
+        states = tuple(dict.fromkeys(s for s in _values(args, "state") if s in STATE_VALUES))
+        return cls(
+            q=" ".join(_one(args, "q").split())[:MAX_QUERY_LENGTH],
+            states=tuple(s for s in STATE_VALUES if s in states),
+            department_id=_int(args, "department"),
+            department_role=DepartmentRole(_choice(args, "department_role", DepartmentRole) or "any"),
+            category_id=_int(args, "category"),
+            company_id=_int(args, "company"),
+            source=_choice(args, "source", SOURCES),
+            urgency=_choice(args, "urgency", (u.value for u in Urgency)),
+            overdue=_flag(args, "overdue"),
+            due_soon=_flag(args, "due_soon"),
+            key_supervision=_flag(args, "key_supervision"),
+            pending_extension=_flag(args, "pending_extension"),
+            returned=_flag(args, "returned"),
+            logged_from=_date(args, "logged_from"),
+            logged_to=_date(args, "logged_to"),
+            dispatched_from=_date(args, "dispatched_from"),
+            dispatched_to=_date(args, "dispatched_to"),
+            sort=Sort(_choice(args, "sort", Sort) or Sort.NEWEST),
+        )
+
+    def to_args(self) -> dict[str, Any]:
+        """The query string that gives these filters back (for links: url_for(..., **to_args()))."""
+        args: dict[str, Any] = {}
+        if self.q:
+            args["q"] = self.q
+        if self.states:
+            args["state"] = list(self.states)
+        for name, value in (("department", self.department_id), ("category", self.category_id),
+                            ("company", self.company_id), ("source", self.source),
+                            ("urgency", self.urgency)):
+            if value is not None:
+                args[name] = value
+        if self.department_id is not None and self.department_role is not DepartmentRole.ANY:
+            args["department_role"] = self.department_role.value
+        for name in ("overdue", "due_soon", "key_supervision", "pending_extension", "returned"):
+            if getattr(self, name):
+                args[name] = "1"
+        for name in ("logged_from", "logged_to", "dispatched_from", "dispatched_to"):
+            value = getattr(self, name)
+            if value is not None:
+                args[name] = value.isoformat()
+        if self.sort is not Sort.NEWEST:
+            args["sort"] = self.sort.value
+        return args
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing narrows the list (the sort does not count)."""
+        return replace(self, sort=Sort.NEWEST) == DemandFilters()
+
+    @property
+    def narrowing(self) -> list[str]:
+        """The names of the fields that narrow the list, besides the keywords."""
+        return [f.name for f in fields(self) if f.name not in ("q", "sort")
+                and getattr(self, f.name) != f.default]
+
+    @property
+    def needs_window(self) -> bool:
+        return self.overdue or self.due_soon
+
+
+# The query
+
+#: what a list row shows besides the demand: its company, category and lead department, one query
+LIST_OPTIONS = (joinedload(Demand.company), joinedload(Demand.category), joinedload(Demand.lead_department))
+
+
+def demand_query(user: User, filters: DemandFilters,
+                 window: CardWindow | None = None) -> Select[tuple[Demand]]:
+    """The demands the user may see that match the filters, sorted as asked.
+
+    `window` is needed only for the overdue and due-soon filters; when it is not given and one of
+    them is asked for, it is computed for today.
+    """
+    if filters.needs_window and window is None:
+        window = card_window()
+    statement = select(Demand).where(visibility_clause(user), *_conditions(filters, window))
+    return statement.order_by(*_order(filters.sort))
+
+
+def filtered(user: User, args: Mapping[str, Any]) -> Select[tuple[Demand]]:
+    """demand_query for a query string or the API's arguments, read by DemandFilters.from_args."""
+    return demand_query(user, DemandFilters.from_args(args))
+
+
+def _conditions(filters: DemandFilters, window: CardWindow | None) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if filters.states:
+        where.append(Demand.state.in_(filters.states))
+    if filters.department_id is not None:
+        where.append(_department_clause(filters.department_id, filters.department_role))
+    if filters.category_id is not None:
+        where.append(Demand.category_id == filters.category_id)
+    if filters.company_id is not None:
+        where.append(Demand.company_id == filters.company_id)
+    if filters.source:
+        where.append(Demand.source == filters.source)
+    if filters.urgency:
+        where.append(Demand.urgency == filters.urgency)
+    if window is not None and filters.overdue:
+        where.append(window.overdue_clause())
+    if window is not None and filters.due_soon:
+        where.append(window.due_soon_clause())
+    if filters.key_supervision:
+        where.append(Demand.key_supervision.is_(True))
+    if filters.pending_extension:
+        where.append(Demand.id.in_(select(ExtensionRequest.demand_id)
+                                   .where(ExtensionRequest.status == "pending")))
+    if filters.returned:
+        where.append(Demand.returns_count > 0)
+    where += _day_range(Demand.created_at, filters.logged_from, filters.logged_to)
+    where += _day_range(Demand.dispatched_at, filters.dispatched_from, filters.dispatched_to)
+    if filters.q:
+        where.append(keyword_clause(filters.q))
+    return where
+
+
+def _department_clause(department_id: int, role: DepartmentRole) -> ColumnElement[bool]:
+    lead = Demand.lead_department_id == department_id
+    co = Demand.id.in_(select(demand_co_departments.c.demand_id)
+                       .where(demand_co_departments.c.department_id == department_id))
+    return {DepartmentRole.LEAD: lead, DepartmentRole.CO: co}.get(role, or_(lead, co))
+
+
+def start_of(day: date) -> datetime:
+    """Midnight Beijing time at the start of the day."""
+    return datetime.combine(day, time.min, ZONE)
+
+
+def _day_range(moment: Any, first: date | None, last: date | None) -> list[ColumnElement[bool]]:
+    where = []
+    if first is not None:
+        where.append(moment >= start_of(first))
+    if last is not None:
+        where.append(moment < start_of(last + DAY))
+    return where
+
+
+def _order(sort: Sort) -> list[Any]:
+    if sort is Sort.OLDEST:
+        return [Demand.created_at.asc(), Demand.id.asc()]
+    if sort is Sort.DUE:
+        return [Demand.current_due.is_(None), Demand.current_due.asc(), Demand.id.asc()]
+    if sort is Sort.NUMBER:
+        return [Demand.number.asc()]
+    return [Demand.created_at.desc(), Demand.id.desc()]
+
+
+# Keywords
+
+#: the FTS5 table migration 0003 keeps in step with demands (rowid = demands.id)
+demand_search = table("demand_search", column("rowid", Integer), column("title"), column("description"),
+                      column("company_name"))
+
+
+def terms_of(q: str) -> list[str]:
+    """The whitespace-separated terms of a query, each once, at most MAX_TERMS of them."""
+    return list(dict.fromkeys(q[:MAX_QUERY_LENGTH].split()))[:MAX_TERMS]
+
+
+def _like_pattern(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def fts_phrase(term: str) -> str:
+    """An FTS5 string: the term as one phrase, its double quotes doubled."""
+    return '"' + term.replace('"', '""') + '"'
+
+
+def keyword_clause(q: str) -> ColumnElement[bool]:
+    """Demands whose title, description or company name holds every term of q."""
+    terms = terms_of(q)
+    if not terms:
+        return true()
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "sqlite":
+        return _sqlite_keywords(terms)
+    return and_(*(_ilike_term(term, postgresql=dialect == "postgresql") for term in terms))
+
+
+def _sqlite_keywords(terms: list[str]) -> ColumnElement[bool]:
+    long_terms = [t for t in terms if len(t) >= TRIGRAM]
+    short_terms = [t for t in terms if len(t) < TRIGRAM]
+    where: list[ColumnElement[bool]] = []
+    if long_terms:
+        # Implicit AND between phrases; the trigram index finds any substring of 3+ characters.
+        where.append(literal_column("demand_search").op("MATCH")(" ".join(fts_phrase(t) for t in long_terms)))
+    for term in short_terms:
+        pattern = _like_pattern(term)
+        where.append(or_(*(demand_search.c[name].like(pattern, escape="\\")
+                           for name in ("title", "description", "company_name"))))
+    return Demand.id.in_(select(demand_search.c.rowid).where(*where))
+
+
+def _ilike_term(term: str, postgresql: bool) -> ColumnElement[bool]:
+    """One term on PostgreSQL (or another database): a union of three selects, so that each can use
+    its own pg_trgm GIN index (title, description, company name) rather than one scan for all."""
+    pattern = _like_pattern(term)
+
+    def like(column_: Any) -> ColumnElement[bool]:
+        if postgresql:
+            return column_.ilike(pattern, escape="\\")
+        return column_.like(pattern, escape="\\")
+
+    alias = aliased(Demand)
+    return Demand.id.in_(union(
+        select(alias.id).where(like(alias.title)),
+        select(alias.id).where(like(alias.description)),
+        select(alias.id).join(Company, Company.id == alias.company_id).where(like(Company.name)),
+    ))
