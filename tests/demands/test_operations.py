@@ -101,3 +101,34 @@ def test_events_are_append_only(make_demand, department) -> None:
     with pytest.raises(AppendOnlyError):
         db.session.flush()
     db.session.rollback()
+
+
+def test_provisional_deadlines_are_counted_again_once_their_year_is_loaded(
+        make_demand, department, officer, handler) -> None:
+    from servicedesk.calendar import store
+    from servicedesk.domain.workdays import DayKind, SpecialDay
+
+    demand = make_demand()
+    take_action(demand, Action.DISPATCH, officer, {"lead_department_id": department.id, "urgency": "normal"},
+                demand.version, at("2026-12-25T10:00+08:00"))
+    db.session.commit()
+    # 2027 is not loaded: counted Monday to Friday, 1 January included.
+    assert demand.respond_due == date(2027, 1, 8) and demand.respond_provisional
+    assert demand.sign_due == date(2026, 12, 28) and not demand.sign_provisional
+    assert demand.current_due == date(2026, 12, 28)
+
+    store.replace_year(2027, [SpecialDay(date(2027, 1, 1), DayKind.HOLIDAY, "元旦")], store.Source.IMPORT,
+                       "2027.csv")
+    db.session.commit()
+    db.session.refresh(demand)
+    assert demand.respond_due == date(2027, 1, 11) and not demand.respond_provisional
+    recounted = [e for e in demand.events if e.action == "deadline_recomputed"]
+    assert len(recounted) == 1
+    assert recounted[0].actor_id is None
+    assert recounted[0].details == {"step": "respond", "before": "2027-01-08", "after": "2027-01-11",
+                                    "provisional": False}
+    # Loading it again moves nothing and records nothing more.
+    store.prefill(2026)
+    db.session.commit()
+    db.session.refresh(demand)
+    assert len([e for e in demand.events if e.action == "deadline_recomputed"]) == 1
