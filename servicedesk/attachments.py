@@ -21,7 +21,6 @@ import json
 import os
 import re
 import secrets
-import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ from flask_babel import gettext as _
 from werkzeug import Response
 from werkzeug.datastructures import FileStorage
 
-from servicedesk import clock
+from servicedesk import clock, uploads
 from servicedesk.extensions import db
 from servicedesk.models import Attachment, Demand, User, Visit
 
@@ -271,13 +270,4 @@ def adopt(kept: PendingAttachment, *, visit: Visit | None = None, demand: Demand
 
 def purge_pending(now: float | None = None) -> None:
     """Remove the kept files of forms nobody saved within PENDING_MAX_AGE_SECONDS."""
-    limit = (now if now is not None else time.time()) - PENDING_MAX_AGE_SECONDS
-    folder = pending_directory()
-    if not folder.is_dir():
-        return
-    for path in folder.iterdir():
-        try:
-            if path.suffix in (".data", ".json") and path.stat().st_mtime < limit:
-                path.unlink(missing_ok=True)
-        except OSError:
-            continue
+    uploads.purge_older_than(pending_directory(), PENDING_MAX_AGE_SECONDS, now)

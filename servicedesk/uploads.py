@@ -112,8 +112,12 @@ def discard(token: str) -> None:
 
 def purge_expired(now: float | None = None) -> None:
     """Remove the uploads nobody confirmed or cancelled within MAX_AGE_SECONDS."""
-    limit = (now if now is not None else time.time()) - MAX_AGE_SECONDS
-    folder = directory()
+    purge_older_than(directory(), MAX_AGE_SECONDS, now)
+
+
+def purge_older_than(folder: Path, max_age_seconds: int, now: float | None = None) -> None:
+    """Remove the files kept in the folder (.data and their .json) for longer than the age."""
+    limit = (now if now is not None else time.time()) - max_age_seconds
     if not folder.is_dir():
         return
     for path in folder.iterdir():

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from sqlalchemy import func, select
 
-from servicedesk.auth.operations import issue_api_token, revoke_api_token
+from servicedesk.auth.operations import revoke_api_token
 from servicedesk.extensions import db
 from servicedesk.models import ApiToken, AuditEvent, Company, Role
-
-
-@pytest.fixture
-def token_for(app) -> Any:
-    def issue(user) -> dict[str, str]:
-        token = issue_api_token(user, "tests")
-        db.session.commit()
-        return {"Authorization": f"Bearer {token}"}
-
-    return issue
 
 
 def test_me_answers_the_tokens_user(client, token_for, handler) -> None:

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from servicedesk.auth.operations import issue_api_token
 from servicedesk.calendar import limits, store
 from servicedesk.domain.workdays import DayKind
 from servicedesk.extensions import db
@@ -21,16 +20,6 @@ DEFAULT_LIMITS = {"sign": 1, "respond_urgent": 3, "respond_normal": 10, "respond
 NEW_DEFAULTS = {"sign": 2, "respond_urgent": 4, "respond_normal": 12, "respond_complex": 25,
                 "feedback": 5, "due_soon": 3}
 TIME_LIMIT_ACTIONS = ("time_limits.updated", "time_limits.category_updated")
-
-
-@pytest.fixture
-def token_for(app) -> Any:
-    def issue(user) -> dict[str, str]:
-        token = issue_api_token(user, "tests")
-        db.session.commit()
-        return {"Authorization": f"Bearer {token}"}
-
-    return issue
 
 
 @pytest.fixture

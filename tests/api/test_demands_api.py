@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from servicedesk.auth.operations import issue_api_token
 from servicedesk.extensions import db
 from servicedesk.models import Category, Demand, DemandEvent, Role, Visit
 
@@ -17,16 +16,6 @@ NOW = "2026-06-16T10:00:00+08:00"  # Tuesday, the day after make_demand acts
 ENGLISH = {"Accept-Language": "en"}
 REQUIRED_ZH = "此项为必填项。"
 REQUIRED_EN = "This field is required."
-
-
-@pytest.fixture
-def token_for(app) -> Any:
-    def issue(user) -> dict[str, str]:
-        token = issue_api_token(user, "tests")
-        db.session.commit()
-        return {"Authorization": f"Bearer {token}"}
-
-    return issue
 
 
 @pytest.fixture(autouse=True)
