@@ -17,11 +17,12 @@ from servicedesk.admin.operations import create_department, create_user
 from servicedesk.auth.operations import find_user
 from servicedesk.calendar import store as calendar_store
 from servicedesk.companies.operations import find_by_credit_code, register_company
-from servicedesk.demands.operations import NewDemand, log_demand, log_visit, take_action
+from servicedesk.demands.operations import NewDemand, log_demand, take_action
 from servicedesk.domain import statutory_holidays
 from servicedesk.domain.lifecycle import Action
 from servicedesk.extensions import db
 from servicedesk.models import Category, Department, Role, Visit
+from servicedesk.visits.operations import log_visit
 
 DEPARTMENTS = [
     ("经济发展局", "经发局"),

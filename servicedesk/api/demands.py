@@ -36,6 +36,7 @@ from servicedesk.extensions import db
 from servicedesk.models import Demand, DemandEvent, ExtensionRequest, Role, User, Visit
 from servicedesk.pagination import paginate
 from servicedesk.security import roles_required, signed_in
+from servicedesk.visits import operations as visit_operations
 
 #: the route matches only these, so that an unknown action is 404
 ACTIONS = ", ".join(action.value for action in Action)
@@ -184,7 +185,7 @@ class Visits(MethodView):
         demands = [_new_demand(item, data["kind"]) for item in data.pop("demands")]
         company_ids = data.pop("company_ids")
         try:
-            visit = operations.log_visit(data, company_ids, demands, _user(), clock.now())
+            visit = visit_operations.log_visit(data, company_ids, demands, _user(), clock.now())
         except DemandRefused as refused:
             _refused(refused)
         _commit()

@@ -29,6 +29,7 @@ from servicedesk.models import Attachment, Demand, Role, User, Visit
 from servicedesk.pagination import paginate
 from servicedesk.security import roles_required, signed_in
 from servicedesk.visits import bp
+from servicedesk.visits import operations as visit_operations
 from servicedesk.visits.forms import (
     MAX_DEMANDS,
     DuplicateCheck,
@@ -153,7 +154,7 @@ def create() -> str | Response:
         return _render_new(form, refused=True)
 
     entries = [(i, entry.form) for i, entry in enumerate(form.demands) if not entry.form.is_blank()]
-    errors = operations.visit_errors(form.values(), form.company_ids.data,
+    errors = visit_operations.visit_errors(form.values(), form.company_ids.data,
                                      [e.new_demand(form.kind.data) for _i, e in entries], clock.today())
     if errors:
         show_field_errors(form, _entry_keys(errors, [i for i, _e in entries]))
@@ -173,7 +174,7 @@ def create() -> str | Response:
 
     demands = [entry.new_demand(form.kind.data, check.chosen.get(i)) for i, entry in entries]
     try:
-        visit = operations.log_visit(form.values(), form.company_ids.data, demands, current_user,
+        visit = visit_operations.log_visit(form.values(), form.company_ids.data, demands, current_user,
                                      clock.now())
         for kept in files.kept:
             attachments.adopt(kept, visit=visit, user=current_user)

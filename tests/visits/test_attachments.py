@@ -195,7 +195,7 @@ def test_only_those_who_may_see_the_visit_download(client, auth, visit_with_file
 def test_an_attachment_only_under_its_own_visit(client, visit_with_file, signed_in_officer) -> None:
     from datetime import date, datetime
 
-    from servicedesk.demands.operations import log_visit
+    from servicedesk.visits.operations import log_visit
 
     visit, file = visit_with_file
     other = log_visit({"kind": "visit", "visited_on": date(2026, 6, 5), "place": "园区",

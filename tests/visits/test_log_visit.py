@@ -10,9 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from servicedesk.demands import operations
-from servicedesk.demands.operations import DemandRefused, NewDemand, log_visit
+from servicedesk.demands.operations import DemandRefused, NewDemand
 from servicedesk.extensions import db
 from servicedesk.models import Demand, DemandEvent, Role, Visit
+from servicedesk.visits import operations as visit_operations
+from servicedesk.visits.operations import log_visit
 
 
 def count(model) -> int:
@@ -91,7 +93,7 @@ def test_the_visit_and_its_demands_are_one_transaction(client, signed_in_officer
             raise DemandRefused({"": "the database refused"})
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(operations, "log_demand", failing_on_the_third)
+    monkeypatch.setattr(visit_operations, "log_demand", failing_on_the_third)
     response = client.post("/visits/new", data=visit_data({}, {}, {}))
     assert response.status_code == 200
     assert "the database refused" in response.get_data(as_text=True)

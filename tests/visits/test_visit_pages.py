@@ -7,10 +7,11 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from servicedesk.demands.operations import NewDemand, log_visit, take_action
+from servicedesk.demands.operations import NewDemand, take_action
 from servicedesk.domain.lifecycle import Action
 from servicedesk.extensions import db
 from servicedesk.models import Category
+from servicedesk.visits.operations import log_visit
 
 NOW = datetime.fromisoformat("2026-06-16T10:00+08:00")
 
