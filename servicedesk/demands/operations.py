@@ -489,10 +489,11 @@ def take_action(demand: Demand, action: Action, user: User, values: Mapping[str,
     before = State(demand.state)
     after = target_state(action, facts, values)
     context = Context(demand, user, values, now, calendar or calendar_store.working_calendar())
-    details = EFFECTS[action](context)
-    demand.state = after.value
-    demand.updated_at = now
-    _update_current_deadline(demand)
+    with db.session.no_autoflush:  # one UPDATE, one new version, whatever the effect looks up
+        details = EFFECTS[action](context)
+        demand.state = after.value
+        demand.updated_at = now
+        _update_current_deadline(demand)
     text = next((str(values[key]).strip() for key in EVENT_TEXT if values.get(key)), None)
     db.session.flush()
     return _append(demand, action.value, user, _acting_party(action, parties(actor, facts)),

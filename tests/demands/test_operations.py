@@ -132,3 +132,16 @@ def test_provisional_deadlines_are_counted_again_once_their_year_is_loaded(
     db.session.commit()
     db.session.refresh(demand)
     assert len([e for e in demand.events if e.action == "deadline_recomputed"]) == 1
+
+
+def test_each_action_is_one_new_version(make_demand, department, officer, handler) -> None:
+    demand = make_demand()
+    for action, user, values in [
+            (Action.DISPATCH, officer, {"lead_department_id": department.id, "urgency": "normal",
+                                        "co_department_ids": []}),
+            (Action.SIGN, handler, {}),
+            (Action.REQUEST_EXTENSION, handler, {"reason": "需报市局", "new_due": "2026-07-31"})]:
+        before = demand.version
+        take_action(demand, action, user, values, before, at("2026-06-16T10:00+08:00"))
+        db.session.commit()
+        assert demand.version == before + 1, action
