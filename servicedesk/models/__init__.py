@@ -2,6 +2,7 @@
 
 from servicedesk.models.audit import AuditEvent
 from servicedesk.models.calendar import CalendarDay, CalendarYear, CategoryTimeLimit, TimeLimitSetting
+from servicedesk.models.chase import ChaseRecord, EscalationNotice, Notification, OutboxMessage
 from servicedesk.models.company import Company
 from servicedesk.models.demand import (
     Attachment,
@@ -22,13 +23,17 @@ __all__ = [
     "CalendarYear",
     "Category",
     "CategoryTimeLimit",
+    "ChaseRecord",
     "Company",
     "Demand",
     "DemandEvent",
     "Department",
+    "EscalationNotice",
     "ExtensionRequest",
     "LoginSession",
     "Milestone",
+    "Notification",
+    "OutboxMessage",
     "Role",
     "TimeLimitSetting",
     "User",

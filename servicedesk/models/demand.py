@@ -147,6 +147,8 @@ class Demand(Base):
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     key_supervision: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
     key_supervision_reason: Mapped[str | None] = mapped_column(Text)
+    #: how far the chaser has escalated it: 0 none, 1 the department head, 2 leadership
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0", index=True)
 
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
