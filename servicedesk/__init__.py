@@ -54,6 +54,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     missing = undeclared_views(app)
     if missing:
         raise RuntimeError(f"views without an access rule: {', '.join(missing)}")
+    if app.config["SCHEDULER_ENABLED"] and not app.testing:
+        from servicedesk.chaser.scheduler import start_in_process
+
+        start_in_process(app)  # a web server's process; `flask` commands never schedule
     return app
 
 
@@ -114,9 +118,20 @@ def register_login(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from servicedesk import admin, api, auth, calendar, companies, core, demands, departments, visits
+    from servicedesk import (
+        admin,
+        api,
+        auth,
+        calendar,
+        companies,
+        core,
+        demands,
+        departments,
+        messages,
+        visits,
+    )
 
-    for area in (core, auth, admin, demands, visits, companies, departments, calendar):
+    for area in (core, auth, admin, demands, visits, companies, departments, calendar, messages):
         app.register_blueprint(area.bp)
     api.init_api(app)
 

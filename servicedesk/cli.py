@@ -19,12 +19,16 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 
 def register(app: Flask) -> None:
     from servicedesk.calendar.commands import calendar_commands
+    from servicedesk.chaser.commands import chase_command
 
     app.cli.add_command(calendar_commands)
+    app.cli.add_command(chase_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(create_token_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(translate)
+    from servicedesk.chaser.scheduler_commands import register as register_scheduler_commands
+    register_scheduler_commands(app)
 
 
 def _fail(message: str) -> None:

@@ -46,6 +46,33 @@ DEFAULTS: dict[str, Any] = {
     "CALENDAR_WARNING_DAYS": 60,
     #: pin the clock, e.g. "2026-06-15T09:00+08:00" (servicedesk.clock); empty: the real time
     "FROZEN_NOW": None,
+    # The chase rules (chaser/tick.py): a department's overdue deadline is escalated to its head
+    # after this many working days overdue, and to leadership (督办, key supervision) after that many.
+    "CHASE_ESCALATE_HEAD_AFTER": 1,
+    "CHASE_ESCALATE_LEADERSHIP_AFTER": 3,
+    # The chaser's mail and timetable: mail leaves through the outbox (chaser/outbox.py) over SMTP,
+    # with STARTTLS when MAIL_USE_TLS and a login when MAIL_USERNAME is set. A failed attempt is
+    # tried again after OUTBOX_RETRY_MINUTES (1st, 2nd ... failure; the last one repeats) until
+    # OUTBOX_GIVE_UP_HOURS after the message was written, then it is failed and shown to admins.
+    # A message left 'sending' for OUTBOX_STALE_MINUTES belongs to a sender that died: it is retried.
+    # The web process runs the scheduler (chaser/scheduler.py); set SCHEDULER_ENABLED false where
+    # `flask scheduler` runs as its own process. DIGEST_TIME is Beijing time.
+    "MAIL_SERVER": "localhost",
+    "MAIL_PORT": 25,
+    "MAIL_USE_TLS": False,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_FROM": "servicedesk@localhost",
+    "MAIL_TIMEOUT_SECONDS": 30,
+    "OUTBOX_RETRY_MINUTES": (1, 5, 30, 60),
+    "OUTBOX_GIVE_UP_HOURS": 72,
+    "OUTBOX_STALE_MINUTES": 10,
+    "CHASE_TICK_MINUTES": 15,
+    "DIGEST_TIME": "08:30",
+    "SCHEDULER_ENABLED": True,
+    # The chaser's messages (chaser/messages.py): links in mail point into the desk at this address
+    # (SERVICEDESK_BASE_URL), e.g. http://desk.zone.gov.cn
+    "BASE_URL": "http://127.0.0.1:5000",
 }
 
 LOCALES = ("zh_CN", "en")

@@ -112,6 +112,7 @@ def seed_demo(password: str | None = None) -> list[DemoLogin]:
     _seed_companies()
     _seed_calendar()
     _seed_story()
+    _seed_chase()
     return [login for login in created if login is not None]
 
 
@@ -284,3 +285,34 @@ def _seed_story() -> None:
         log_demand(NewDemand(yunfan.id, categories["物流交通"].id, "园区道路限行影响货车通行",
                              "金山路夜间限行，冷链货车无法按时进出园区。", "normal", source="hotline"),
                    users["liuyang"], _moment("2026-06-18T10:20"))
+
+
+# The chaser: the tick run at chosen moments of June 2026, as the scheduler would have run it, so that
+# the story shows reminders (a yellow card, a red one), an escalation to a department head and one to
+# leadership, and their mail waiting in the outbox. The idempotency keys make a second run add nothing.
+
+CHASE_MOMENTS = (
+    "2026-06-09T09:00",  # the power demand's sign deadline (8 June) passed: overdue, to the head of 经发局
+    "2026-06-10T09:00",
+    "2026-06-11T09:00",  # three working days overdue: to leadership, key supervision
+    "2026-06-18T09:00",  # the finance demand's feedback (22 June, after the Dragon Boat Festival) due soon
+    "2026-06-22T09:00",  # due today
+    "2026-06-23T09:00",  # overdue
+    "2026-06-26T09:00",  # the reopened talent demand's response (30 June) due soon
+)
+#: demo users get an address here (a reserved domain: nothing is ever delivered)
+DEMO_MAIL_DOMAIN = "desk.example"
+
+
+def _seed_chase() -> None:
+    from servicedesk.chaser.tick import run_tick
+    from servicedesk.models import User
+
+    if db.session.scalar(select(Visit.id).where(Visit.visited_on == SYMPOSIUM_DAY)) is None:
+        return
+    demo_names = [user.username for user in USERS]
+    for user in db.session.scalars(select(User).where(User.username.in_(demo_names), User.email.is_(None))):
+        user.email = f"{user.username}@{DEMO_MAIL_DOMAIN}"
+    db.session.commit()  # the tick records in transactions of its own
+    for moment in CHASE_MOMENTS:
+        run_tick(_moment(moment))

@@ -23,6 +23,7 @@ ADMINISTRATION = [
     ("admin.categories", _l("Categories")),
     ("admin.api_tokens", _l("API tokens")),
     ("admin.activity", _l("Activity log")),
+    ("admin.outbox", _l("Outbox")),
 ]
 
 

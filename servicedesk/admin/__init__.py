@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from servicedesk.admin import routes  # noqa: E402,F401
+from servicedesk.admin import outbox, routes  # noqa: E402,F401

@@ -60,6 +60,7 @@ ACTIONS = {
     "calendar.days_marked": _l("Calendar days marked"),
     "time_limits.updated": _l("Time limits changed"),
     "time_limits.category_updated": _l("Time limits of a category changed"),
+    "outbox.retried": _l("Mail sent again from the outbox"),
 }
 
 FIELDS = {

@@ -55,6 +55,8 @@ ACTION_LABELS = {
 SYSTEM_EVENT_LABELS = {
     "logged": _l("Logged"),
     "deadline_recomputed": _l("Deadline counted again"),
+    "remind": _l("Reminder (催办)"),
+    "escalate": _l("Escalation (督办)"),
 }
 
 #: a line under each action's heading: what it does
@@ -97,10 +99,13 @@ CLOSE_REASON_LABELS = {
 
 SOURCE_LABELS = operations.SOURCE_LABELS
 
+#: each deadline a demand has, and those the chaser chases
 STEP_LABELS = {
     "sign": _l("Sign by"),
     "respond": _l("Respond by"),
     "feedback": _l("Feedback by"),
+    "extension": _l("Decide the extension by"),
+    "milestone": _l("Milestone due"),
 }
 
 TEXT_MAX = 4000

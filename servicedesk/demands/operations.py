@@ -624,3 +624,12 @@ def demand_errors(new: NewDemand) -> dict[str, str]:
     if new.duplicate_of_id is not None and db.session.get(Demand, new.duplicate_of_id) is None:
         errors["duplicate_of"] = _("The demand it repeats does not exist.")
     return errors
+
+
+# The chaser (chaser.tick): its reminders (remind, 催办) and escalations (escalate, 督办) are lines of
+# the demand's history, made by the system
+
+def append_event(demand: Demand, action: str, now: datetime, text: str | None = None,
+                 details: Mapping[str, Any] | None = None) -> DemandEvent:
+    """Append a system event (no actor) to the demand's history, in the caller's transaction."""
+    return _append(demand, action, None, None, None, None, now, text=text, details=details)

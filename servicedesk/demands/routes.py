@@ -18,6 +18,7 @@ from werkzeug import Response
 from servicedesk import attachments, audit, clock
 from servicedesk.calendar import limits
 from servicedesk.calendar.store import working_calendar
+from servicedesk.chaser.messages import KIND_LABELS
 from servicedesk.demands import bp, forms, operations
 from servicedesk.domain import lifecycle
 from servicedesk.domain.lifecycle import Action, State
@@ -109,6 +110,7 @@ def _labels() -> dict[str, Any]:
         "close_reasons": {str(r): label for r, label in forms.CLOSE_REASON_LABELS.items()},
         "sources": forms.SOURCE_LABELS,
         "steps": forms.STEP_LABELS,
+        "chase_kinds": KIND_LABELS,
         "roles": {str(role): role.label for role in Role},
     }
 

@@ -19,7 +19,7 @@ def test_every_view_declares_its_access_rule(app) -> None:
 def test_a_view_without_a_rule_is_caught(app) -> None:
     from servicedesk import create_app
 
-    broken = create_app({"DATABASE_URL": "sqlite://", "SECRET_KEY": "x"})
+    broken = create_app({"TESTING": True, "DATABASE_URL": "sqlite://", "SECRET_KEY": "x"})
     broken.add_url_rule("/forgotten", "forgotten", lambda: "open to all")
     assert undeclared_views(broken) == ["forgotten"]
 
