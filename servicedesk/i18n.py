@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from babel.dates import format_skeleton
 from flask import Flask, has_request_context, request, session
-from flask_babel import format_date, get_locale, to_user_timezone
+from flask_babel import format_date, get_locale, gettext, to_user_timezone
 from flask_login import current_user
 
 from servicedesk.config import LOCALES
@@ -61,6 +61,11 @@ def format_weekday(value: date) -> str:
     return format_date(value, "EEE")
 
 
+def format_day_and_weekday(value: date) -> str:
+    """2026年6月8日（周一） in Chinese, 2026-06-08 (Mon) in English."""
+    return gettext("%(day)s (%(weekday)s)", day=format_day(value), weekday=format_weekday(value))
+
+
 def format_month(value: date) -> str:
     """2026年10月 in Chinese, October 2026 in English."""
     return format_skeleton("yMMMM", value, locale=get_locale())
@@ -69,6 +74,7 @@ def format_month(value: date) -> str:
 def register_i18n(app: Flask) -> None:
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.filters["weekday"] = format_weekday
+    app.jinja_env.filters["day_and_weekday"] = format_day_and_weekday
     app.jinja_env.filters["month"] = format_month
     app.jinja_env.filters["moment"] = format_moment
     app.jinja_env.globals["LOCALES"] = LOCALES
