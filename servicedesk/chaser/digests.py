@@ -45,8 +45,8 @@ from servicedesk.chaser.messages import (
     standard_footer,
     tagged,
 )
+from servicedesk.demands.search import CardWindow, card_window
 from servicedesk.domain.lifecycle import OPEN_STATES, State
-from servicedesk.domain.time_limits import DEFAULTS, Limit
 from servicedesk.domain.workdays import DAY, ZONE, Card, WorkingCalendar, local_day
 from servicedesk.extensions import db
 from servicedesk.i18n import format_day, is_chinese
@@ -59,7 +59,6 @@ from servicedesk.models import (
     Milestone,
     OutboxMessage,
     Role,
-    TimeLimitSetting,
     User,
     UserRole,
 )
@@ -139,23 +138,7 @@ class Item:
         return self.demand_id, self.deadline, self.milestone_id
 
 
-@dataclass(frozen=True)
-class Window:
-    today: date
-    due_soon_until: date
-
-
-def _due_soon_days() -> int:
-    days = db.session.scalar(select(TimeLimitSetting.working_days)
-                             .where(TimeLimitSetting.kind == Limit.DUE_SOON.value))
-    return DEFAULTS[Limit.DUE_SOON] if days is None else days
-
-
-def _window(today: date, calendar: WorkingCalendar) -> Window:
-    return Window(today, calendar.add_working_days(today, _due_soon_days()))
-
-
-def _grade(items: Iterable[Item], window: Window, calendar: WorkingCalendar) -> None:
+def _grade(items: Iterable[Item], window: CardWindow, calendar: WorkingCalendar) -> None:
     """Give each item its card and working days overdue: one more range of the calendar at most."""
     items = list(items)
     today = window.today
@@ -374,7 +357,7 @@ def queue_department_digests(now: datetime) -> int:
     calendar = working_calendar()
     if not calendar.is_working_day(today):
         return 0
-    window = _window(today, calendar)
+    window = card_window(today, calendar)
     existing = _existing_keys(f"digest:%:{today.isoformat()}:%")
     recipients = _recipients(Role.HANDLER, Role.OFFICER)
     handlers = [r for r, role in recipients if role == Role.HANDLER.value and r.department_id is not None]

@@ -48,6 +48,7 @@ from servicedesk.domain.chase import (
     chase,
 )
 from servicedesk.domain.lifecycle import State
+from servicedesk.domain.time_limits import TimeLimits
 from servicedesk.domain.workdays import WorkingCalendar, local_day
 from servicedesk.extensions import db
 from servicedesk.models import (
@@ -109,14 +110,14 @@ class TickResult:
         return len(self.recorded) + self.already + self.stale
 
 
-def current_settings() -> ChaseSettings:
-    """The rules' settings: the yellow-card window of the time limits, the escalations from the
-    configuration (CHASE_ESCALATE_HEAD_AFTER, CHASE_ESCALATE_LEADERSHIP_AFTER)."""
+def current_settings(limits: TimeLimits | None = None) -> ChaseSettings:
+    """The rules' settings: the yellow-card window of the time limits (read now unless given), the
+    escalations from the configuration (CHASE_ESCALATE_HEAD_AFTER, CHASE_ESCALATE_LEADERSHIP_AFTER)."""
     config = current_app.config
     return ChaseSettings(
-        due_soon_days=time_limits.current().due_soon,
-        escalate_head_after=int(config.get("CHASE_ESCALATE_HEAD_AFTER", 1)),
-        escalate_leadership_after=int(config.get("CHASE_ESCALATE_LEADERSHIP_AFTER", 3)))
+        due_soon_days=(limits or time_limits.current()).due_soon,
+        escalate_head_after=int(config["CHASE_ESCALATE_HEAD_AFTER"]),
+        escalate_leadership_after=int(config["CHASE_ESCALATE_LEADERSHIP_AFTER"]))
 
 
 def run_tick(now: datetime, settings: ChaseSettings | None = None,

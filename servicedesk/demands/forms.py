@@ -139,6 +139,10 @@ class ActionForm(VersionedForm):
 
     action: ClassVar[Action]
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.submit = SubmitField(ACTION_LABELS[cls.action])  # the button says what the form does
+
     class Meta:
         def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
             if "id" not in unbound_field.kwargs:
@@ -163,7 +167,6 @@ class DispatchForm(ActionForm):
     co_department_ids = CheckboxListField(_l("Co-departments"), coerce=int, validate_choice=False)
     urgency = RadioField(_l("Urgency"), choices=_choices(URGENCY_LABELS), validate_choice=False)
     note = _text(_l("Note for the department"))
-    submit = SubmitField(ACTION_LABELS[Action.DISPATCH])
 
     def setup(self, demand: Demand) -> None:
         departments = [SelectChoice(d.id, d.name) for d in db.session.scalars(
@@ -181,44 +184,37 @@ class DispatchForm(ActionForm):
 
 class SignForm(ActionForm):
     action = Action.SIGN
-    submit = SubmitField(ACTION_LABELS[Action.SIGN])
 
 
 class ReturnForm(ActionForm):
     action = Action.RETURN
     reason = _text(_l("Why it is not your department's business"))
-    submit = SubmitField(ACTION_LABELS[Action.RETURN])
 
 
 class CoOpinionForm(ActionForm):
     action = Action.CO_OPINION
     text = _text(_l("Opinion"))
-    submit = SubmitField(ACTION_LABELS[Action.CO_OPINION])
 
 
 class ProgressForm(ActionForm):
     action = Action.PROGRESS
     text = _text(_l("Progress"))
-    submit = SubmitField(ACTION_LABELS[Action.PROGRESS])
 
 
 class RequestExtensionForm(ActionForm):
     action = Action.REQUEST_EXTENSION
     reason = _text(_l("Why more time is needed"))
     new_due = _day(_l("New respond deadline"))
-    submit = SubmitField(ACTION_LABELS[Action.REQUEST_EXTENSION])
 
 
 class ApproveExtensionForm(ActionForm):
     action = Action.APPROVE_EXTENSION
     reason = _text(_l("Reason"))
-    submit = SubmitField(ACTION_LABELS[Action.APPROVE_EXTENSION])
 
 
 class RefuseExtensionForm(ActionForm):
     action = Action.REFUSE_EXTENSION
     reason = _text(_l("Reason"))
-    submit = SubmitField(ACTION_LABELS[Action.REFUSE_EXTENSION])
 
 
 class AddMilestoneForm(ActionForm):
@@ -226,13 +222,11 @@ class AddMilestoneForm(ActionForm):
     title = StringField(_l("Milestone"), filters=[strip_filter], validators=[Optional(), Length(max=200)],
                         render_kw={"maxlength": 200})
     due_on = _day(_l("Due on"))
-    submit = SubmitField(ACTION_LABELS[Action.ADD_MILESTONE])
 
 
 class CompleteMilestoneForm(ActionForm):
     action = Action.COMPLETE_MILESTONE
     milestone_id = SelectField(_l("Milestone"), coerce=_int_or_zero, validate_choice=False)
-    submit = SubmitField(ACTION_LABELS[Action.COMPLETE_MILESTONE])
 
     def setup(self, demand: Demand) -> None:
         self.milestone_id.choices = [SelectChoice(m.id, f"{m.title} ({m.due_on.isoformat()})")
@@ -248,7 +242,6 @@ class RespondForm(ActionForm):
     text = _text(_l("Response"), description=_l("The answer as given to the company."))
     planned_on = _day(_l("Planned for"), description=_l("For a planned solution: the day it will be "
                                                        "solved. Add its milestones first."))
-    submit = SubmitField(ACTION_LABELS[Action.RESPOND])
 
     def values(self) -> dict[str, Any]:
         values = super().values()
@@ -262,7 +255,6 @@ class RecordFeedbackForm(ActionForm):
     feedback = RadioField(_l("The company's verdict"), choices=_choices(FEEDBACK_LABELS),
                           validate_choice=False)
     text = _text(_l("Note"))
-    submit = SubmitField(ACTION_LABELS[Action.RECORD_FEEDBACK])
 
 
 class CloseForm(ActionForm):
@@ -276,7 +268,6 @@ class CloseForm(ActionForm):
     reason = TextAreaField(_l("Reason"), filters=[strip_filter], render_kw={"rows": 2, "maxlength": TEXT_MAX},
                            validators=[InputRequired(message=_l("This field is required.")),
                                        Length(max=TEXT_MAX)])
-    submit = SubmitField(ACTION_LABELS[Action.CLOSE])
 
     _duplicate_of: Demand | None = None
 
@@ -295,13 +286,11 @@ class CloseForm(ActionForm):
 class FlagKeySupervisionForm(ActionForm):
     action = Action.FLAG_KEY_SUPERVISION
     reason = _text(_l("Why it needs key supervision"))
-    submit = SubmitField(ACTION_LABELS[Action.FLAG_KEY_SUPERVISION])
 
 
 class CommentForm(ActionForm):
     action = Action.COMMENT
     text = _text(_l("Comment"))
-    submit = SubmitField(ACTION_LABELS[Action.COMMENT])
 
 
 FORMS: dict[Action, type[ActionForm]] = {form.action: form for form in (

@@ -17,11 +17,13 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from servicedesk import audit
 from servicedesk.calendar import limits as time_limits
 from servicedesk.calendar import store as calendar_store
 from servicedesk.domain.lifecycle import (
+    BY_ACTION,
     OPEN_STATES,
     Action,
     Actor,
@@ -32,6 +34,8 @@ from servicedesk.domain.lifecycle import (
     Refusal,
     State,
     check,
+    invalid_fields,
+    missing_fields,
     parties,
     target_state,
 )
@@ -39,6 +43,7 @@ from servicedesk.domain.time_limits import Urgency
 from servicedesk.domain.workdays import Deadline, WorkingCalendar, end_of, local_day, recompute_provisional
 from servicedesk.extensions import db
 from servicedesk.models import (
+    Attachment,
     Category,
     Company,
     Demand,
@@ -247,8 +252,6 @@ _ROLE_OF_PARTY = {
 
 def _acting_party(action: Action, user_parties: frozenset[Party]) -> Party | None:
     """The capacity the user acts in, for the record: the most specific party the action allows."""
-    from servicedesk.domain.lifecycle import BY_ACTION
-
     allowed = BY_ACTION[action].parties
     for party in (Party.LEAD, Party.CO, Party.DISPATCHER, Party.LEADER, Party.OFFICER, Party.VIEWER):
         if party in allowed and party in user_parties:
@@ -502,8 +505,6 @@ def take_action(demand: Demand, action: Action, user: User, values: Mapping[str,
 
 def _refusal_fields(refusal: Refusal, action: Action, values: Mapping[str, Any],
                     demand: Demand) -> dict[str, str]:
-    from servicedesk.domain.lifecycle import invalid_fields, missing_fields
-
     if refusal is Refusal.MISSING_FIELD:
         return {name: _("This field is required.") for name in missing_fields(action, values)}
     if refusal is Refusal.INVALID_VALUE:
@@ -553,8 +554,6 @@ def recompute_provisional_deadlines(now: datetime) -> int:
 # of queries however long its history
 
 def demand_for_page(demand_id: int) -> Demand | None:
-    from sqlalchemy.orm import joinedload, selectinload
-
     return db.session.scalar(select(Demand).where(Demand.id == demand_id).options(
         joinedload(Demand.company), joinedload(Demand.visit), joinedload(Demand.category),
         joinedload(Demand.lead_department), joinedload(Demand.dispatched_by),
@@ -581,10 +580,6 @@ def demand_by_reference(reference: str) -> Demand | None:
 
 def demand_attachments(demand_id: int) -> list[Any]:
     """The files attached to a demand, oldest first, with who uploaded them: one query."""
-    from sqlalchemy.orm import joinedload
-
-    from servicedesk.models import Attachment
-
     return list(db.session.scalars(select(Attachment).where(Attachment.demand_id == demand_id)
                                    .options(joinedload(Attachment.uploaded_by))
                                    .order_by(Attachment.id)))

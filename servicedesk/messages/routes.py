@@ -18,6 +18,7 @@ from werkzeug import Response
 from servicedesk import clock
 from servicedesk.calendar import limits
 from servicedesk.chaser import messages as chaser_messages
+from servicedesk.chaser.tick import current_settings
 from servicedesk.demands.operations import may_see
 from servicedesk.domain.chase import ChaseSettings
 from servicedesk.domain.time_limits import TimeLimits, Urgency
@@ -98,17 +99,6 @@ def mark_all_read() -> Response:
 
 # What the user is chased for
 
-def chase_settings(time_limits: TimeLimits) -> ChaseSettings:
-    """The rules in force: the yellow-card window from the time limits, the escalations from the config."""
-    config = current_app.config
-    defaults = ChaseSettings()
-    return ChaseSettings(
-        due_soon_days=time_limits.due_soon,
-        escalate_head_after=int(config.get("CHASE_ESCALATE_HEAD_AFTER", defaults.escalate_head_after)),
-        escalate_leadership_after=int(config.get("CHASE_ESCALATE_LEADERSHIP_AFTER",
-                                                 defaults.escalate_leadership_after)))
-
-
 @dataclass
 class Part:
     """One reason the user is chased: what they owe, and how they are told."""
@@ -187,7 +177,7 @@ def rules(settings: ChaseSettings) -> list[str]:
 @signed_in
 def chased_for_page() -> str:
     time_limits = limits.current()
-    settings = chase_settings(time_limits)
+    settings = current_settings(time_limits)
     user = current_user._get_current_object()
     digest_time = str(current_app.config.get("DIGEST_TIME") or "08:30")
     return render_template("messages/chased_for.html", rules=rules(settings), user=user,
