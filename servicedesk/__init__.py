@@ -125,13 +125,14 @@ def register_blueprints(app: Flask) -> None:
         calendar,
         companies,
         core,
+        dashboard,
         demands,
         departments,
         messages,
         visits,
     )
 
-    for area in (core, auth, admin, demands, visits, companies, departments, calendar, messages):
+    for area in (core, auth, admin, dashboard, demands, visits, companies, departments, calendar, messages):
         app.register_blueprint(area.bp)
     api.init_api(app)
 

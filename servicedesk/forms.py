@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import IntegerField, SubmitField
 from wtforms.validators import InputRequired
 from wtforms.widgets import HiddenInput
 
@@ -21,6 +23,22 @@ class VersionedForm(FlaskForm):
 
 class ButtonForm(FlaskForm):
     """The CSRF token only: the button's address says what it does (confirm, cancel, load)."""
+
+
+class SpreadsheetUploadForm(FlaskForm):
+    """A CSV file or an Excel workbook to check before importing it (spreadsheets, uploads)."""
+
+    file = FileField(
+        _l("CSV file or Excel workbook (.xlsx)"),
+        validators=[
+            FileRequired(message=_l("Choose the file to import.")),
+            FileAllowed(["xlsx", "csv"], message=_l("Only CSV files and Excel workbooks (.xlsx) "
+                                                    "can be imported.")),
+        ],
+        render_kw={"accept": ".csv,.xlsx,text/csv,"
+                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+    )
+    submit = SubmitField(_l("Check the file"))
 
 
 def strip_filter(value: Any) -> Any:

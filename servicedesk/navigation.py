@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from servicedesk.models import Role, User
 from servicedesk.security import access_rule_of
 
 MAIN = [
     ("core.index", _l("Home")),
+    ("dashboard.index", _l("Dashboard")),
+    ("demands.queue", _l("My queue")),
     ("demands.index", _l("Demands")),
     ("visits.index", _l("Visits")),
     ("companies.index", _l("Companies")),
@@ -27,6 +32,13 @@ ADMINISTRATION = [
 ]
 
 
+#: items shown only to some of the users their view allows: a leader's home is the dashboard, so the
+#: queue gets an item of its own; everyone else's home is their queue (or the overview)
+SHOWN_ONLY_TO: dict[str, Callable[[User], bool]] = {
+    "demands.queue": lambda user: user.has_role(Role.LEADER),
+}
+
+
 def may_open(endpoint: str) -> bool:
     """Whether the current user may open the view behind the endpoint, by its declared rule."""
     view = current_app.view_functions.get(endpoint)
@@ -35,7 +47,8 @@ def may_open(endpoint: str) -> bool:
 
 
 def _allowed(items: list[tuple[str, object]]) -> list[tuple[str, str]]:
-    return [(endpoint, str(label)) for endpoint, label in items if may_open(endpoint)]
+    return [(endpoint, str(label)) for endpoint, label in items if may_open(endpoint)
+            and SHOWN_ONLY_TO.get(endpoint, lambda _user: True)(current_user)]
 
 
 def register_navigation(app: Flask) -> None:

@@ -3,6 +3,10 @@
 The header row is found among the first rows (a merged title row may sit above it), columns are
 recognised by any of their usual names, other columns are ignored, and every cell comes back as
 text. Each importer declares its columns in a `Layout` and then checks the rows itself.
+
+An importer that lets the user map the columns on screen reads the header row first
+(`read_header_row`), then the rows with a `Layout` made of the columns the user chose
+(`Layout.of_columns`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_babel import gettext as _
 
@@ -49,6 +53,13 @@ class Layout:
     def field_by_header(self) -> dict[str, str]:
         return {header_key(name): field for field, names in self.synonyms.items() for name in names}
 
+    @classmethod
+    def of_columns(cls, columns: Mapping[str, str], no_header_message: Callable[[], str]) -> Layout:
+        """The layout of a sheet whose columns the user mapped: field -> the header of its column,
+        each one required."""
+        return cls({name: (header,) for name, header in columns.items()}, tuple(columns),
+                   no_header_message)
+
 
 @dataclass
 class SheetRow:
@@ -56,6 +67,16 @@ class SheetRow:
 
     number: int
     values: dict[str, str]
+
+
+@dataclass(frozen=True)
+class HeaderRow:
+    """The header row of a sheet as written, for a screen where the user maps its columns."""
+
+    title: str
+    number: int
+    #: the cells as text, up to the last one filled ('' for an empty cell between)
+    headers: tuple[str, ...]
 
 
 @dataclass
@@ -104,11 +125,39 @@ def is_workbook(data: bytes) -> bool:
     return zipfile.is_zipfile(io.BytesIO(data))
 
 
+T = TypeVar("T")
+#: reads one sheet (its title and its rows, top down); None when it holds no table
+SheetReader = Callable[[str, Iterator[tuple[Any, ...]]], T | None]
+
+
 def read_table(data: bytes, layout: Layout, *, csv_allowed: bool = False) -> Sheet:
     """Read an .xlsx workbook, or (where allowed) a CSV file; ImportFileError if neither works."""
+    sheet = _first_found(data, lambda title, rows: _read_rows(title, rows, layout), csv_allowed=csv_allowed)
+    if sheet is None:
+        raise ImportFileError(layout.no_header_message())
+    return sheet
+
+
+def read_header_row(data: bytes, layout: Layout, *, csv_allowed: bool = False) -> HeaderRow:
+    """The header row of a table whatever its columns are called: among the first rows of the first
+    sheet naming any of the layout's fields, the row naming most; failing that, the first row with
+    two cells filled (a title row above it fills one) of the first sheet that has one.
+    ImportFileError if no sheet has one."""
+    found = (_first_found(data, lambda title, rows: _header_row(title, rows, layout, named=True),
+                          csv_allowed=csv_allowed)
+             or _first_found(data, lambda title, rows: _header_row(title, rows, layout, named=False),
+                             csv_allowed=csv_allowed))
+    if found is None:
+        raise ImportFileError(layout.no_header_message())
+    return found
+
+
+def _first_found(data: bytes, read: SheetReader[T], *, csv_allowed: bool) -> T | None:
+    """What `read` makes of the CSV file (where allowed) or of the workbook's first sheet it makes
+    something of."""
     if csv_allowed and not is_workbook(data) and not data.startswith(OLE_SIGNATURE):
-        return read_csv(data, layout)
-    return read_workbook(data, layout)
+        return read("CSV", iter(_csv_rows(data)))
+    return _first_worksheet(data, read)
 
 
 #: the container of Excel 97-2003 .xls files
@@ -117,6 +166,11 @@ OLE_SIGNATURE = b"\xd0\xcf\x11\xe0"
 
 def read_workbook(data: bytes, layout: Layout) -> Sheet:
     """Find the first sheet with a header row and read its rows; ImportFileError if none has one."""
+    return read_table(data, layout)
+
+
+def _first_worksheet(data: bytes, read: SheetReader[T]) -> T | None:
+    """What `read` makes of the first worksheet it makes something of."""
     from openpyxl import load_workbook
 
     if data.startswith(OLE_SIGNATURE):
@@ -135,17 +189,16 @@ def read_workbook(data: bytes, layout: Layout) -> Sheet:
             if not hasattr(worksheet, "iter_rows"):  # a chart sheet
                 continue
             worksheet.reset_dimensions()  # do not trust the size the writing program recorded
-            rows = worksheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
-            sheet = _read_rows(worksheet.title, rows, layout)
-            if sheet is not None:
-                return sheet
+            found = read(worksheet.title, worksheet.iter_rows(max_col=MAX_COLUMNS, values_only=True))
+            if found is not None:
+                return found
     except ImportFileError:
         raise
     except Exception as error:
         raise _unreadable_workbook() from error
     finally:
         workbook.close()
-    raise ImportFileError(layout.no_header_message())
+    return None
 
 
 def _decode(data: bytes) -> str:
@@ -158,7 +211,7 @@ def _decode(data: bytes) -> str:
     raise ImportFileError(_("The file is neither an Excel workbook (.xlsx) nor a CSV text file."))
 
 
-def read_csv(data: bytes, layout: Layout) -> Sheet:
+def _csv_rows(data: bytes) -> list[tuple[str, ...]]:
     text = _decode(data)
     if "\x00" in text:
         raise ImportFileError(_("The file is neither an Excel workbook (.xlsx) nor a CSV text file."))
@@ -167,14 +220,36 @@ def read_csv(data: bytes, layout: Layout) -> Sheet:
     except csv.Error:
         dialect = csv.excel
     try:
-        rows = [tuple(row[:MAX_COLUMNS]) for row in csv.reader(io.StringIO(text), dialect)]
+        return [tuple(row[:MAX_COLUMNS]) for row in csv.reader(io.StringIO(text), dialect)]
     except csv.Error as error:
         raise ImportFileError(_("The CSV file could not be read: %(problem)s.",
                                 problem=str(error))) from error
-    sheet = _read_rows("CSV", iter(rows), layout)
+
+
+def read_csv(data: bytes, layout: Layout) -> Sheet:
+    sheet = _read_rows("CSV", iter(_csv_rows(data)), layout)
     if sheet is None:
         raise ImportFileError(layout.no_header_message())
     return sheet
+
+
+def _header_row(title: str, rows: Iterator[tuple[Any, ...]], layout: Layout, *,
+                named: bool) -> HeaderRow | None:
+    """The row naming most of the layout's fields (named), or the first with two cells filled."""
+    top = [cells for _number, cells in zip(range(HEADER_SEARCH_ROWS), rows, strict=False)]
+    if named:
+        by_header = layout.field_by_header()
+        counts = [len({by_header[key] for cell in cells
+                       if cell is not None and (key := header_key(cell)) in by_header}) for cells in top]
+    else:
+        counts = [int(sum(1 for cell in cells if cell_text(cell)) >= 2) for cells in top]
+    if not any(counts):
+        return None
+    index = counts.index(max(counts))
+    headers = [cell_text(cell) for cell in top[index]]
+    while headers and not headers[-1]:
+        headers.pop()
+    return HeaderRow(title, index + 1, tuple(headers))
 
 
 def _find_header(rows: list[tuple[Any, ...]], layout: Layout) -> tuple[int, dict[str, int]] | None:

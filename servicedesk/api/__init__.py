@@ -26,7 +26,7 @@ bp = ApiBlueprint("api", __name__, url_prefix="/api/v1",
 
 
 def init_api(app: Flask) -> None:
-    from servicedesk.api import demands, routes  # noqa: F401
+    from servicedesk.api import dashboard, demands, routes  # noqa: F401
 
     api.init_app(app, spec_kwargs={
         "info": {"description": "Authenticate with 'Authorization: Bearer <token>'. "

@@ -309,6 +309,53 @@ class DemandListArgsSchema(PageArgsSchema):
     dispatched_to = fields.Date()
     sort = fields.String(validate=validate.OneOf([s.value for s in search.Sort]),
                          metadata={"description": "newest (the default), oldest, due or number"})
+    # What the dashboard's numbers count (GET /dashboard gives each number's list with these)
+    closed_from = fields.Date()
+    closed_to = fields.Date()
+    close_reason = fields.List(fields.String(validate=validate.OneOf(search.CLOSE_REASON_VALUES)),
+                               metadata={"description": "closed as any of these; repeat the argument"})
+    responded_from = fields.Date(metadata={"description": "the last response given on or after this day"})
+    responded_to = fields.Date()
+    response = fields.String(validate=validate.OneOf([search.Timeliness.ON_TIME, search.Timeliness.LATE]),
+                             metadata={"description": "the last response by its deadline in force, or late"})
+    outcome = fields.List(fields.String(validate=validate.OneOf(search.OUTCOME_VALUES)),
+                          metadata={"description": "the last response's outcome, any of these"})
+    feedback_from = fields.Date(metadata={"description": "the last feedback recorded on or after this day"})
+    feedback_to = fields.Date()
+    feedback = fields.List(fields.String(validate=validate.OneOf(search.FEEDBACK_VALUES)),
+                           metadata={"description": "the last feedback, any of these"})
+    owed_by = fields.String(validate=validate.OneOf([o.value for o in search.OwedBy]),
+                            metadata={"description": "who owes the current step: the department (sign, "
+                                                     "respond) or the officer (feedback)"})
+    sign = fields.String(validate=validate.OneOf([t.value for t in search.Timeliness]),
+                         metadata={"description": "signed by the sign deadline (on_time), after it or not "
+                                                  "at all once it passed (late), either (measured)"})
+    returned_by = fields.Integer(metadata={"description": "returned by this department (a department id)"})
+    returned_from = fields.Date()
+    returned_to = fields.Date()
+    reopened_from = fields.Date(metadata={
+        "description": "reopened by unsatisfied feedback on or after this day"})
+    reopened_to = fields.Date()
+
+
+#: the day arguments of the measures, each a DemandFilters field of the same name
+MEASURE_DAYS = ("closed_from", "closed_to", "responded_from", "responded_to", "feedback_from",
+                "feedback_to", "returned_from", "returned_to", "reopened_from", "reopened_to")
+
+
+def _measures_of(args: dict[str, Any]) -> dict[str, Any]:
+    """The measure arguments as DemandFilters fields."""
+    chosen = {name: args.get(name) for name in MEASURE_DAYS}
+    for name, field_name, allowed in (("close_reason", "close_reasons", search.CLOSE_REASON_VALUES),
+                                      ("outcome", "outcomes", search.OUTCOME_VALUES),
+                                      ("feedback", "feedbacks", search.FEEDBACK_VALUES)):
+        given = set(args.get(name) or ())
+        chosen[field_name] = tuple(value for value in allowed if value in given)
+    for name, kind in (("owed_by", search.OwedBy), ("sign", search.Timeliness),
+                       ("response", search.Timeliness)):
+        chosen[name] = kind(args[name]) if args.get(name) else None
+    chosen["returned_by"] = args.get("returned_by")
+    return chosen
 
 
 def filters_of(args: dict[str, Any]) -> search.DemandFilters:
@@ -327,6 +374,7 @@ def filters_of(args: dict[str, Any]) -> search.DemandFilters:
         logged_from=args.get("logged_from"), logged_to=args.get("logged_to"),
         dispatched_from=args.get("dispatched_from"), dispatched_to=args.get("dispatched_to"),
         sort=search.Sort(args.get("sort", "newest")),
+        **_measures_of(args),
     )
 
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, SubmitField
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 
@@ -14,7 +13,7 @@ from servicedesk.calendar.limits import LABELS
 from servicedesk.calendar.store import NAME_MAX_LENGTH
 from servicedesk.domain.time_limits import MAX_WORKING_DAYS, PER_CATEGORY, Limit, allowed_range
 from servicedesk.domain.workdays import FIRST_YEAR, LAST_YEAR
-from servicedesk.forms import VersionedForm, strip_filter
+from servicedesk.forms import SpreadsheetUploadForm, VersionedForm, strip_filter
 
 USUAL = "usual"
 
@@ -39,18 +38,8 @@ class MarkDaysForm(FlaskForm):
         ]
 
 
-class CalendarUploadForm(FlaskForm):
-    file = FileField(
-        _l("CSV file or Excel workbook (.xlsx)"),
-        validators=[
-            FileRequired(message=_l("Choose the file to import.")),
-            FileAllowed(["xlsx", "csv"], message=_l("Only CSV files and Excel workbooks (.xlsx) "
-                                                    "can be imported.")),
-        ],
-        render_kw={"accept": ".csv,.xlsx,text/csv,"
-                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
-    )
-    submit = SubmitField(_l("Check the file"))
+class CalendarUploadForm(SpreadsheetUploadForm):
+    """The holiday arrangement, as a CSV file or an Excel workbook."""
 
 
 class ConfirmYearForm(VersionedForm):

@@ -131,7 +131,7 @@ def _name_key(name: str | None) -> str:
     return re.sub(r"\s", "", unicodedata.normalize("NFKC", name or ""))
 
 
-def _same_name(a: str | None, b: str | None) -> bool:
+def same_name(a: str | None, b: str | None) -> bool:
     return _name_key(a) == _name_key(b)
 
 
@@ -174,7 +174,7 @@ def plan(sheet: Sheet, existing: Mapping[str, Company]) -> ImportPlan:
         code = credit_code.validate(raw_code)
         name_key = _name_key(name)
         planned = by_code.get(code)
-        if planned is not None and not _same_name(planned.name, name):
+        if planned is not None and not same_name(planned.name, name):
             refused.append(RefusedRow(row.number, _(
                 "Row %(row)d gives this credit code to “%(name)s”; one credit code belongs to one "
                 "company.", row=planned.rows[0], name=planned.name), raw_code, name))
@@ -210,7 +210,7 @@ def plan(sheet: Sheet, existing: Mapping[str, Company]) -> ImportPlan:
         planned.changes = {
             key: (getattr(current, key), value) for key, value in planned.values.items()
             if getattr(current, key) != value
-            and not (key == "name" and _same_name(current.name, value))
+            and not (key == "name" and same_name(current.name, value))
         }
         (result.updates if planned.changes else result.unchanged).append(planned)
     return result

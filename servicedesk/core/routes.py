@@ -7,17 +7,20 @@ from servicedesk import audit
 from servicedesk.config import LOCALES
 from servicedesk.core import bp
 from servicedesk.extensions import db
-from servicedesk.models import Category, Company, Department, User
+from servicedesk.models import Category, Company, Department, Role, User
 from servicedesk.security import public, signed_in
 
 
 @bp.route("/")
 @signed_in
-def index() -> str:
-    """Officers, handlers and leaders open on their queue; others (administrators) on the overview."""
+def index() -> str | Response:
+    """Leaders open the desk on the dashboard; officers and handlers on their queue; others
+    (administrators) on the overview."""
     from servicedesk.demands import lists  # the demands area builds on the core one
 
     user = current_user._get_current_object()
+    if user.has_role(Role.LEADER):
+        return redirect(url_for("dashboard.index"))
     if lists.has_queue(user):
         return lists.render_queue(user)
     counts = db.session.execute(

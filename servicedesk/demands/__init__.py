@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("demands", __name__, url_prefix="/demands")
 
-from servicedesk.demands import lists, logging, notices, routes  # noqa: E402, F401
+from servicedesk.demands import exports, import_routes, lists, logging, notices, routes  # noqa: E402, F401

@@ -57,6 +57,7 @@ SYSTEM_EVENT_LABELS = {
     "deadline_recomputed": _l("Deadline counted again"),
     "remind": _l("Reminder (催办)"),
     "escalate": _l("Escalation (督办)"),
+    "imported": _l("Imported from the old ledger"),
 }
 
 #: a line under each action's heading: what it does

@@ -274,7 +274,7 @@ class Context:
         return local_day(self.now)
 
 
-def _store_deadline(demand: Demand, step: str, deadline: Deadline) -> None:
+def store_deadline(demand: Demand, step: str, deadline: Deadline) -> None:
     setattr(demand, f"{step}_from", deadline.counted_from)
     setattr(demand, f"{step}_days", deadline.working_days)
     setattr(demand, f"{step}_due", deadline.due)
@@ -298,7 +298,7 @@ def deadline_of(demand: Demand, step: str) -> Deadline | None:
 CURRENT_STEP = {State.ASSIGNED: "sign", State.ACCEPTED: "respond", State.RESPONDED: "feedback"}
 
 
-def _update_current_deadline(demand: Demand) -> None:
+def update_current_deadline(demand: Demand) -> None:
     step = CURRENT_STEP.get(State(demand.state))
     demand.current_step = step
     demand.current_due = getattr(demand, f"{step}_due") if step else None
@@ -328,8 +328,8 @@ def _dispatch(ctx: Context) -> dict[str, Any]:
     demand.dispatch_note = (values.get("note") or "").strip() or None
     limits = time_limits.current()
     sign = ctx.calendar.deadline(ctx.today, limits.sign(demand.category_id))
-    _store_deadline(demand, "sign", sign)
-    _store_deadline(demand, "respond", _respond_deadline(ctx))
+    store_deadline(demand, "sign", sign)
+    store_deadline(demand, "respond", _respond_deadline(ctx))
     demand.respond_extended = False
     demand.signed_at, demand.signed_late = None, False
     return {"lead_department": lead.name, "co_departments": [d.name for d in co],
@@ -406,11 +406,13 @@ def _respond(ctx: Context) -> dict[str, Any]:
     demand.outcome, demand.response_text = outcome.value, values["text"].strip()
     demand.planned_on = _as_date(values["planned_on"], "planned_on") if outcome is Outcome.PLANNED else None
     demand.responded_at = ctx.now
+    demand.responded_late = demand.respond_due is not None and ctx.now > end_of(demand.respond_due)
+    demand.handling_days = (ctx.calendar.working_days_between(local_day(demand.dispatched_at), ctx.today)
+                            if demand.dispatched_at else None)
     feedback = ctx.calendar.deadline(ctx.today, time_limits.current().feedback(demand.category_id))
-    _store_deadline(demand, "feedback", feedback)
+    store_deadline(demand, "feedback", feedback)
     return {"outcome": outcome.value, "planned_on": _iso(demand.planned_on),
-            "on_time": demand.respond_due is None or ctx.now <= end_of(demand.respond_due),
-            "feedback_due": feedback.due.isoformat()}
+            "on_time": not demand.responded_late, "feedback_due": feedback.due.isoformat()}
 
 
 def _record_feedback(ctx: Context) -> dict[str, Any]:
@@ -419,7 +421,7 @@ def _record_feedback(ctx: Context) -> dict[str, Any]:
     demand.feedback, demand.feedback_at = feedback.value, ctx.now
     if feedback is Feedback.UNSATISFIED:
         demand.reopen_count += 1
-        _store_deadline(demand, "respond", _respond_deadline(ctx))
+        store_deadline(demand, "respond", _respond_deadline(ctx))
         demand.respond_extended = False
         return {"feedback": feedback.value, "respond_due": _iso(demand.respond_due),
                 "department": demand.lead_department.name if demand.lead_department else None}
@@ -496,7 +498,7 @@ def take_action(demand: Demand, action: Action, user: User, values: Mapping[str,
         details = EFFECTS[action](context)
         demand.state = after.value
         demand.updated_at = now
-        _update_current_deadline(demand)
+        update_current_deadline(demand)
     text = next((str(values[key]).strip() for key in EVENT_TEXT if values.get(key)), None)
     db.session.flush()
     return _append(demand, action.value, user, _acting_party(action, parties(actor, facts)),
@@ -541,12 +543,12 @@ def recompute_provisional_deadlines(now: datetime) -> int:
         keyed = [(step, deadline) for step in ("sign", "respond", "feedback")
                  if (deadline := deadline_of(demand, step)) is not None]
         for change in recompute_provisional(keyed, calendar):
-            _store_deadline(demand, change.key, change.after)
+            store_deadline(demand, change.key, change.after)
             _append(demand, "deadline_recomputed", None, None, None, None, now, details={
                 "step": change.key, "before": change.before.due.isoformat(),
                 "after": change.after.due.isoformat(), "provisional": change.after.provisional})
             changed += 1
-        _update_current_deadline(demand)
+        update_current_deadline(demand)
     return changed
 
 
@@ -628,3 +630,11 @@ def append_event(demand: Demand, action: str, now: datetime, text: str | None = 
                  details: Mapping[str, Any] | None = None) -> DemandEvent:
     """Append a system event (no actor) to the demand's history, in the caller's transaction."""
     return _append(demand, action, None, None, None, None, now, text=text, details=details)
+
+
+def append_officer_event(demand: Demand, action: str, user: User, to_state: State, now: datetime,
+                         text: str | None = None,
+                         details: Mapping[str, Any] | None = None) -> DemandEvent:
+    """Append an officer's event that is no lifecycle action (a demand taken in from the old
+    ledger, demands.ledger_import) to the demand's history, in the caller's transaction."""
+    return _append(demand, action, user, Party.OFFICER, None, to_state, now, text=text, details=details)

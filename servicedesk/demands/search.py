@@ -42,11 +42,11 @@ from sqlalchemy.orm import aliased, joinedload
 from servicedesk import clock
 from servicedesk.calendar import store as calendar_store
 from servicedesk.demands.operations import SOURCES, visibility_clause
-from servicedesk.domain.lifecycle import OPEN_STATES, State
+from servicedesk.domain.lifecycle import OPEN_STATES, Action, CloseReason, Feedback, Outcome, State
 from servicedesk.domain.time_limits import DEFAULTS, Limit, Urgency
 from servicedesk.domain.workdays import DAY, ZONE, Card, WorkingCalendar
 from servicedesk.extensions import db
-from servicedesk.models import Company, Demand, ExtensionRequest, TimeLimitSetting, User
+from servicedesk.models import Company, Demand, DemandEvent, ExtensionRequest, TimeLimitSetting, User
 from servicedesk.models.demand import demand_co_departments
 
 #: the longest keyword query read, and the most terms of it used
@@ -66,6 +66,29 @@ class Sort(enum.StrEnum):
     #: the nearest current deadline first; demands without one last
     DUE = "due"
     NUMBER = "number"
+
+
+class OwedBy(enum.StrEnum):
+    """Who owes the step whose deadline is current: the department signs and responds, the officer
+    records the company's feedback."""
+
+    DEPARTMENT = "department"
+    OFFICER = "officer"
+
+
+class Timeliness(enum.StrEnum):
+    """How a step was taken against its deadline (sign: `measured` is either, once it can be told)."""
+
+    ON_TIME = "on_time"
+    LATE = "late"
+    MEASURED = "measured"
+
+
+#: the steps each party owes (Demand.current_step)
+STEPS_OWED = {OwedBy.DEPARTMENT: ("sign", "respond"), OwedBy.OFFICER: ("feedback",)}
+#: the event that reopens a demand: unsatisfied feedback takes it back to accepted
+REOPENED = and_(DemandEvent.action == Action.RECORD_FEEDBACK.value,
+                DemandEvent.to_state == State.ACCEPTED.value)
 
 
 class DepartmentRole(enum.StrEnum):
@@ -119,10 +142,6 @@ def card_window(today: date | None = None, calendar: WorkingCalendar | None = No
 
 _TRUE = frozenset({"1", "y", "yes", "true", "on"})
 
-#: the query-string arguments DemandFilters reads (the page's and the API's); `state` may repeat
-ARGUMENTS = ("q", "state", "department", "department_role", "category", "company", "source", "urgency",
-             "overdue", "due_soon", "key_supervision", "pending_extension", "returned", "logged_from",
-             "logged_to", "dispatched_from", "dispatched_to", "sort")
 
 
 def _values(args: Mapping[str, Any], name: str) -> list[str]:
@@ -161,6 +180,27 @@ def _choice(args: Mapping[str, Any], name: str, allowed: Iterable[str]) -> str |
     return value if value in set(allowed) else None
 
 
+def _choices(args: Mapping[str, Any], name: str, allowed: Iterable[str]) -> tuple[str, ...]:
+    """Every allowed value the argument repeats, once each, in the order of `allowed`."""
+    given = set(_values(args, name))
+    return tuple(value for value in allowed if value in given)
+
+
+#: the arguments the dashboard's numbers add to a list link (DemandFilters' measure fields)
+MEASURE_ARGUMENTS = ("closed_from", "closed_to", "close_reason", "responded_from", "responded_to",
+                     "response", "outcome", "feedback_from", "feedback_to", "feedback", "owed_by",
+                     "sign", "returned_by", "returned_from", "returned_to", "reopened_from",
+                     "reopened_to")
+CLOSE_REASON_VALUES: tuple[str, ...] = tuple(r.value for r in CloseReason)
+OUTCOME_VALUES: tuple[str, ...] = tuple(o.value for o in Outcome)
+FEEDBACK_VALUES: tuple[str, ...] = tuple(f.value for f in Feedback)
+
+#: the query-string arguments DemandFilters reads (the page's and the API's); `state` may repeat
+ARGUMENTS = ("q", "state", "department", "department_role", "category", "company", "source", "urgency",
+             "overdue", "due_soon", "key_supervision", "pending_extension", "returned", "logged_from",
+             "logged_to", "dispatched_from", "dispatched_to", "sort", *MEASURE_ARGUMENTS)
+
+
 @dataclass(frozen=True)
 class DemandFilters:
     """What a list of demands asks for; every field empty means every demand the user may see."""
@@ -191,6 +231,34 @@ class DemandFilters:
     #: dispatched on these days, Beijing time, both included
     dispatched_from: date | None = None
     dispatched_to: date | None = None
+    # What the dashboard's numbers count (MEASURE_ARGUMENTS): each day range is Beijing days, both
+    # included; each tuple means any of its values
+    closed_from: date | None = None
+    closed_to: date | None = None
+    close_reasons: tuple[str, ...] = ()
+    #: the last response given on these days
+    responded_from: date | None = None
+    responded_to: date | None = None
+    #: the last response on time or late (ON_TIME or LATE)
+    response: Timeliness | None = None
+    #: the outcome of the last response
+    outcomes: tuple[str, ...] = ()
+    #: the last feedback recorded on these days
+    feedback_from: date | None = None
+    feedback_to: date | None = None
+    feedbacks: tuple[str, ...] = ()
+    #: who owes the step whose deadline is current
+    owed_by: OwedBy | None = None
+    #: signed by the sign deadline (ON_TIME), signed after it or not signed once it has passed (LATE),
+    #: either of those (MEASURED)
+    sign: Timeliness | None = None
+    #: returned by this department (on the days below, if given)
+    returned_by: int | None = None
+    returned_from: date | None = None
+    returned_to: date | None = None
+    #: reopened by unsatisfied feedback on these days
+    reopened_from: date | None = None
+    reopened_to: date | None = None
     sort: Sort = Sort.NEWEST
 
     @classmethod
@@ -215,6 +283,7 @@ class DemandFilters:
             logged_to=_date(args, "logged_to"),
             dispatched_from=_date(args, "dispatched_from"),
             dispatched_to=_date(args, "dispatched_to"),
+            **_measure_fields(args),
             sort=Sort(_choice(args, "sort", Sort) or Sort.NEWEST),
         )
 
@@ -235,10 +304,18 @@ class DemandFilters:
         for name in ("overdue", "due_soon", "key_supervision", "pending_extension", "returned"):
             if getattr(self, name):
                 args[name] = "1"
-        for name in ("logged_from", "logged_to", "dispatched_from", "dispatched_to"):
+        for name in _DAY_FIELDS:
             value = getattr(self, name)
             if value is not None:
                 args[name] = value.isoformat()
+        for name, field_name in _MULTIPLE_FIELDS.items():
+            if getattr(self, field_name):
+                args[name] = list(getattr(self, field_name))
+        for name in ("owed_by", "sign", "response"):
+            if getattr(self, name) is not None:
+                args[name] = getattr(self, name).value
+        if self.returned_by is not None:
+            args["returned_by"] = self.returned_by
         if self.sort is not Sort.NEWEST:
             args["sort"] = self.sort.value
         return args
@@ -256,7 +333,39 @@ class DemandFilters:
 
     @property
     def needs_window(self) -> bool:
-        return self.overdue or self.due_soon
+        return self.overdue or self.due_soon or self.sign in (Timeliness.LATE, Timeliness.MEASURED)
+
+    @property
+    def measure_narrowing(self) -> list[str]:
+        """The names of the measure fields that narrow the list (what a dashboard link added)."""
+        return [name for name in self.narrowing if name in _MEASURE_FIELD_NAMES]
+
+
+#: the date arguments, each a field of the same name
+_DAY_FIELDS = ("logged_from", "logged_to", "dispatched_from", "dispatched_to", "closed_from",
+               "closed_to", "responded_from", "responded_to", "feedback_from", "feedback_to",
+               "returned_from", "returned_to", "reopened_from", "reopened_to")
+#: the arguments that may repeat, and the field each fills
+_MULTIPLE_FIELDS = {"close_reason": "close_reasons", "outcome": "outcomes", "feedback": "feedbacks"}
+_MEASURE_FIELD_NAMES = frozenset(
+    {*(name for name in MEASURE_ARGUMENTS if name not in _MULTIPLE_FIELDS), *_MULTIPLE_FIELDS.values()})
+
+
+def _measure_fields(args: Mapping[str, Any]) -> dict[str, Any]:
+    sign = _choice(args, "sign", Timeliness)
+    response = _choice(args, "response", (Timeliness.ON_TIME, Timeliness.LATE))
+    owed_by = _choice(args, "owed_by", OwedBy)
+    return {
+        **{name: _date(args, name) for name in _DAY_FIELDS if name not in (
+            "logged_from", "logged_to", "dispatched_from", "dispatched_to")},
+        "close_reasons": _choices(args, "close_reason", CLOSE_REASON_VALUES),
+        "outcomes": _choices(args, "outcome", OUTCOME_VALUES),
+        "feedbacks": _choices(args, "feedback", FEEDBACK_VALUES),
+        "owed_by": OwedBy(owed_by) if owed_by else None,
+        "sign": Timeliness(sign) if sign else None,
+        "response": Timeliness(response) if response else None,
+        "returned_by": _int(args, "returned_by"),
+    }
 
 
 # The query
@@ -274,7 +383,7 @@ def demand_query(user: User, filters: DemandFilters,
     """
     if filters.needs_window and window is None:
         window = card_window()
-    statement = select(Demand).where(visibility_clause(user), *_conditions(filters, window))
+    statement = select(Demand).where(visibility_clause(user), *conditions(filters, window))
     return statement.order_by(*_order(filters.sort))
 
 
@@ -283,7 +392,8 @@ def filtered(user: User, args: Mapping[str, Any]) -> Select[tuple[Demand]]:
     return demand_query(user, DemandFilters.from_args(args))
 
 
-def _conditions(filters: DemandFilters, window: CardWindow | None) -> list[ColumnElement[bool]]:
+def conditions(filters: DemandFilters, window: CardWindow | None) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of the filters: the list's, and the dashboard's counts (measures)."""
     where: list[ColumnElement[bool]] = []
     if filters.states:
         where.append(Demand.state.in_(filters.states))
@@ -310,9 +420,47 @@ def _conditions(filters: DemandFilters, window: CardWindow | None) -> list[Colum
         where.append(Demand.returns_count > 0)
     where += _day_range(Demand.created_at, filters.logged_from, filters.logged_to)
     where += _day_range(Demand.dispatched_at, filters.dispatched_from, filters.dispatched_to)
+    where += _measure_conditions(filters, window)
     if filters.q:
         where.append(keyword_clause(filters.q))
     return where
+
+
+def _measure_conditions(filters: DemandFilters, window: CardWindow | None) -> list[ColumnElement[bool]]:
+    where = _day_range(Demand.closed_at, filters.closed_from, filters.closed_to)
+    where += _day_range(Demand.responded_at, filters.responded_from, filters.responded_to)
+    where += _day_range(Demand.feedback_at, filters.feedback_from, filters.feedback_to)
+    for column_, values in ((Demand.close_reason, filters.close_reasons), (Demand.outcome, filters.outcomes),
+                            (Demand.feedback, filters.feedbacks)):
+        if values:
+            where.append(column_.in_(values))
+    if filters.owed_by is not None:
+        where.append(Demand.current_step.in_(STEPS_OWED[filters.owed_by]))
+    if filters.response is not None:
+        where += [Demand.responded_at.is_not(None),
+                  Demand.responded_late.is_(filters.response is Timeliness.LATE)]
+    if filters.sign is not None:
+        where.append(_sign_clause(filters.sign, window))
+    if filters.returned_by is not None or filters.returned_from or filters.returned_to:
+        returned = [DemandEvent.action == Action.RETURN.value,
+                    *_day_range(DemandEvent.at, filters.returned_from, filters.returned_to)]
+        if filters.returned_by is not None:
+            returned.append(DemandEvent.actor_department_id == filters.returned_by)
+        where.append(Demand.id.in_(select(DemandEvent.demand_id).where(*returned)))
+    if filters.reopened_from or filters.reopened_to:
+        where.append(Demand.id.in_(select(DemandEvent.demand_id).where(
+            REOPENED, *_day_range(DemandEvent.at, filters.reopened_from, filters.reopened_to))))
+    return where
+
+
+def _sign_clause(sign: Timeliness, window: CardWindow | None) -> ColumnElement[bool]:
+    signed_on_time = and_(Demand.signed_at.is_not(None), Demand.signed_late.is_(False))
+    if sign is Timeliness.ON_TIME:
+        return signed_on_time
+    today = window.today if window is not None else clock.today()
+    late = or_(and_(Demand.signed_at.is_not(None), Demand.signed_late.is_(True)),
+               and_(Demand.signed_at.is_(None), Demand.sign_due < today))
+    return late if sign is Timeliness.LATE else or_(signed_on_time, late)
 
 
 def _department_clause(department_id: int, role: DepartmentRole) -> ColumnElement[bool]:

@@ -214,6 +214,19 @@ class WorkingCalendar:
         self._ensure(start, end)
         return sum(1 for day in _days_after(start, end) if self.is_working_day(day))
 
+    def earliest_within(self, end: date, n: int) -> date:
+        """The earliest day from which at most n working days follow up to end: a day logged on it
+        or later is at most n working days old on `end` (the dashboard's age groups)."""
+        if n < 0:
+            raise ValueError("the number of working days cannot be negative")
+        self._ensure(end - timedelta(days=n * 7 // 5 + FETCH_MARGIN_DAYS), end)
+        day, counted = end, 0
+        while True:
+            counted += self.is_working_day(day)
+            if counted > n:
+                return day
+            day -= DAY
+
     def deadline(self, counted_from: date, n: int) -> Deadline:
         due = self.add_working_days(counted_from, n)
         unloaded = self._unloaded_years(counted_from, due)

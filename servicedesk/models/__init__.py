@@ -9,6 +9,7 @@ from servicedesk.models.demand import (
     Demand,
     DemandEvent,
     ExtensionRequest,
+    ImportMapping,
     Milestone,
     Visit,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "Department",
     "EscalationNotice",
     "ExtensionRequest",
+    "ImportMapping",
     "LoginSession",
     "Milestone",
     "Notification",

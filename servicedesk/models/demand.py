@@ -133,13 +133,17 @@ class Demand(Base):
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     signed_late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    #: the last response came after the end of the respond deadline then in force
+    responded_late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: working days from the dispatch to the last response, counted when it was given
+    handling_days: Mapped[int | None] = mapped_column(Integer)
     #: domain.lifecycle.Outcome of the last response
     outcome: Mapped[str | None] = mapped_column(String(20))
     response_text: Mapped[str | None] = mapped_column(Text)
     planned_on: Mapped[date | None] = mapped_column(Date)
     #: domain.lifecycle.Feedback last recorded
     feedback: Mapped[str | None] = mapped_column(String(30))
-    feedback_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    feedback_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     #: domain.lifecycle.CloseReason
     close_reason: Mapped[str | None] = mapped_column(String(30))
@@ -149,6 +153,10 @@ class Demand(Base):
     key_supervision_reason: Mapped[str | None] = mapped_column(Text)
     #: how far the chaser has escalated it: 0 none, 1 the department head, 2 leadership
     escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0", index=True)
+
+    #: for a demand taken in from the old ledger: a digest of its row, so that a file imported twice
+    #: creates nothing the second time
+    import_key: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
 
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -178,6 +186,8 @@ class DemandEvent(Base):
     """One line of a demand's history (流转记录). Append-only: see the guard below."""
 
     __tablename__ = "demand_events"
+    #: the dashboard counts returns and reopenings in a period
+    __table_args__ = (Index("ix_demand_events_action_at", "action", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     demand_id: Mapped[int] = mapped_column(ForeignKey("demands.id"), index=True)
@@ -273,3 +283,18 @@ class Attachment(Base):
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     uploaded_by: Mapped[User] = relationship()
+
+
+class ImportMapping(Base):
+    """How the columns of an uploaded ledger map to a demand's fields, remembered by the file's
+    header row so that the next file of the same shape needs no mapping."""
+
+    __tablename__ = "import_mappings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: a digest of the header row as written
+    signature: Mapped[str] = mapped_column(String(64), unique=True)
+    #: field -> the header of its column
+    columns: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    updated_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

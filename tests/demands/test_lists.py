@@ -142,13 +142,17 @@ def test_a_section_opens_the_same_demands_in_the_list(client, auth, leader, offi
         auth.logout()
 
 
-def test_home_opens_on_the_queue_but_not_for_administrators(client, auth, officer, admin_user, spread,
-                                                            leader) -> None:
-    for user in (officer, leader):
-        auth.login(user)
-        page, _html = page_of(client, "/")
-        assert page.sections
-        auth.logout()
+def test_home_opens_on_the_queue_but_not_for_leaders_or_administrators(client, auth, officer, admin_user,
+                                                                       spread, leader) -> None:
+    auth.login(officer)
+    page, _html = page_of(client, "/")
+    assert page.sections
+    auth.logout()
+    auth.login(leader)  # a leader opens on the dashboard and keeps the queue in the navigation
+    assert client.get("/").headers["Location"] == "/dashboard/"
+    page, html = page_of(client, "/demands/queue")
+    assert page.sections and 'href="/demands/queue"' in html
+    auth.logout()
     auth.login(admin_user)
     page, html = page_of(client, "/")
     assert not page.sections and "stat-card" in html

@@ -14,7 +14,9 @@ from servicedesk.demands.search import (
     CardWindow,
     DemandFilters,
     DepartmentRole,
+    OwedBy,
     Sort,
+    Timeliness,
     card_window,
     demand_query,
     fts_phrase,
@@ -73,6 +75,34 @@ def test_filters_give_back_their_query_string() -> None:
     assert DemandFilters().to_args() == {}
     assert DemandFilters(sort=Sort.OLDEST).is_empty
     assert not filters.is_empty
+
+
+def test_the_measure_filters_give_back_their_query_string() -> None:
+    filters = DemandFilters(closed_from=date(2026, 6, 1), closed_to=date(2026, 6, 30),
+                            close_reasons=("satisfied", "withdrawn"), outcomes=("solved",),
+                            feedbacks=("unsatisfied",), owed_by=OwedBy.OFFICER, sign=Timeliness.MEASURED,
+                            response=Timeliness.LATE, returned_by=3, reopened_from=date(2026, 6, 1))
+    args = filters.to_args()
+    assert args == {"closed_from": "2026-06-01", "closed_to": "2026-06-30",
+                    "close_reason": ["satisfied", "withdrawn"], "outcome": ["solved"],
+                    "feedback": ["unsatisfied"], "owed_by": "officer", "sign": "measured",
+                    "response": "late", "returned_by": 3, "reopened_from": "2026-06-01"}
+    multi = MultiDict([(k, v) for k, value in args.items()
+                       for v in (value if isinstance(value, list) else [value])])
+    assert DemandFilters.from_args(multi) == filters
+    assert set(filters.measure_narrowing) == {
+        "closed_from", "closed_to", "close_reasons", "outcomes", "feedbacks", "owed_by", "sign",
+        "response", "returned_by", "reopened_from"}
+    assert filters.needs_window
+
+
+def test_bad_measure_values_are_ignored() -> None:
+    filters = DemandFilters.from_args({"close_reason": ["bored", "withdrawn"], "sign": "never",
+                                       "response": "measured", "owed_by": "nobody",
+                                       "closed_from": "yesterday", "returned_by": "x"})
+    assert filters.close_reasons == ("withdrawn",)
+    assert filters.sign is None and filters.response is None and filters.owed_by is None
+    assert filters.closed_from is None and filters.returned_by is None
 
 
 def test_filters_accept_a_plain_mapping_as_the_api_gives_it() -> None:

@@ -244,3 +244,22 @@ def test_more_working_days_never_move_a_deadline_back(
     calendar = WorkingCalendar(InMemoryCalendar(*calendar_data))
     assert calendar.add_working_days(start, n + 1) > calendar.add_working_days(start, n)
     assert calendar.add_working_days(start + timedelta(days=1), n) >= calendar.add_working_days(start, n)
+
+
+@settings(max_examples=200, deadline=None)
+@given(calendars, starts, lengths)
+def test_the_earliest_day_within_n_working_days_is_the_boundary(
+    calendar_data: tuple[list[SpecialDay], list[int]], end: date, n: int,
+) -> None:
+    calendar = WorkingCalendar(InMemoryCalendar(*calendar_data))
+    earliest = calendar.earliest_within(end, n)
+    assert calendar.working_days_between(earliest, end) <= n
+    assert calendar.working_days_between(earliest - timedelta(days=1), end) > n
+
+
+def test_the_earliest_day_within_counts_back_over_the_holidays() -> None:
+    # 1-7 October 2026 are 国庆节 holidays and Saturday 10 October a make-up working day: the five
+    # working days up to 13 October are 8, 9, 10, 12 and 13 October
+    assert calendar_2026().earliest_within(D("2026-10-13"), 5) == D("2026-09-30")
+    with pytest.raises(ValueError, match="negative"):
+        calendar_2026().earliest_within(D("2026-10-09"), -1)
