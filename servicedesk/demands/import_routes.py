@@ -95,9 +95,8 @@ def import_columns(token: str) -> str | Response:
                            cancel_form=ButtonForm())
 
 
-@bp.route("/import/<token>")
-@roles_required(Role.OFFICER)
-def import_review(token: str) -> str | Response:
+def _checked(token: str) -> tuple[uploads.PendingImport, HeaderRow, ledger_import.LedgerPlan] | Response:
+    """The upload checked row by row with its remembered columns; without them, the mapping page."""
     opened = _opened(token)
     if isinstance(opened, Response):
         return opened
@@ -106,9 +105,18 @@ def import_review(token: str) -> str | Response:
     if mapping is None:
         return redirect(url_for(".import_columns", token=token))
     try:
-        plan = ledger_import.prepare(pending.data, mapping.columns, clock.today())
+        return pending, header, ledger_import.prepare(pending.data, mapping.columns, clock.today())
     except ImportFileError as error:
         return _unreadable(token, error)
+
+
+@bp.route("/import/<token>")
+@roles_required(Role.OFFICER)
+def import_review(token: str) -> str | Response:
+    checked = _checked(token)
+    if isinstance(checked, Response):
+        return checked
+    pending, header, plan = checked
     return render_template("demands/import_review.html", plan=plan, pending=pending, header=header,
                            shown=plan.to_create[:SHOWN_ROWS], labels=_labels(),
                            confirm_form=ConfirmImportForm(digest=plan.digest), cancel_form=ButtonForm())
@@ -120,17 +128,10 @@ def import_confirm(token: str) -> Response:
     form = ConfirmImportForm()
     if not form.validate_on_submit():
         abort(400)
-    opened = _opened(token)
-    if isinstance(opened, Response):
-        return opened
-    pending, header = opened
-    mapping = ledger_import.usable_mapping(header)
-    if mapping is None:
-        return redirect(url_for(".import_columns", token=token))
-    try:
-        plan = ledger_import.prepare(pending.data, mapping.columns, clock.today())
-    except ImportFileError as error:
-        return _unreadable(token, error)
+    checked = _checked(token)
+    if isinstance(checked, Response):
+        return checked
+    pending, _header, plan = checked
     if plan.digest != form.digest.data:
         flash(_("Nothing was imported: the check now gives another result than the report you "
                 "confirmed (rows imported, companies registered or the columns changed meanwhile). "
