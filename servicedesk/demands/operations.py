@@ -16,7 +16,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import Integer, cast, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from servicedesk import audit
@@ -61,6 +61,9 @@ SOURCES = ("visit", "symposium", "survey", "hotline", "letter", "online", "other
 VISIT_KINDS = ("visit", "symposium", "survey")
 #: titles at least this alike (difflib's ratio) may be the same demand logged twice
 SIMILAR_TITLE_RATIO = 0.6
+#: the first key of PostgreSQL's advisory lock on a year's demand numbers (the second is the year);
+#: two-key advisory locks never meet the scheduler's one-key lock (chaser/scheduler.py)
+NUMBERING_LOCK = 1_001
 
 REFUSALS = {
     Refusal.WRONG_STATE: _l("This cannot be done while the demand is %(state)s."),
@@ -145,9 +148,23 @@ def refusal_message(refusal: Refusal, demand: Demand) -> str:
 # Logging
 
 def next_number(year: int) -> str:
-    """2026-0001, 2026-0002, ... in the order demands are logged each year."""
+    """2026-0001, 2026-0002, ... in the order demands are logged each year.
+
+    Two officers logging at once must not both read the same last number. On SQLite a writing
+    transaction holds the write lock from its start (database.py: BEGIN IMMEDIATE); on PostgreSQL
+    the numbering of the year is locked until the transaction ends (an advisory lock), so that
+    the second officer reads the first one's number once it is committed.
+
+    Numbers are thus handed out in the order the rows are inserted: the year's last number is
+    that of its newest row. Read by id, it is found at once; the greatest as text is wrong past
+    9999 (2026-10000 sorts before 2026-9999), and ordering by length reads every number of the year.
+    """
     prefix = f"{year}-"
-    last = db.session.scalar(select(func.max(Demand.number)).where(Demand.number.startswith(prefix)))
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(cast(NUMBERING_LOCK, Integer),
+                                                             cast(year, Integer))))
+    last = db.session.scalar(select(Demand.number).where(Demand.number.startswith(prefix))
+                             .order_by(Demand.id.desc()).limit(1))
     sequence = int(last.removeprefix(prefix)) + 1 if last else 1
     return f"{prefix}{sequence:04d}"
 

@@ -107,6 +107,17 @@ def test_numbers_run_per_level_through_the_year(escalated, make_demand, departme
     assert head.startswith("催办〔2026〕") and leadership == "督办〔2027〕0001"
 
 
+def test_numbers_go_on_past_9999(escalated) -> None:
+    from servicedesk.chaser.notices import Numbering
+
+    _scenario, notices = escalated
+    notices[0].number, notices[1].number = "催办〔2026〕10000", "催办〔2026〕9999"
+    db.session.commit()
+    numbering = Numbering()
+    assert numbering.next("head", 2026) == "催办〔2026〕10001"
+    assert numbering.next("head", 2026) == "催办〔2026〕10002"
+
+
 def test_handler_heads_of_a_department_are_found(make_user, department) -> None:
     from servicedesk.chaser.notices import head_of
 

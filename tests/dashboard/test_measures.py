@@ -168,6 +168,16 @@ def test_the_companies_with_most_open_demands(june: June) -> None:
         (june.demands["d1"].company_id, 7)]
 
 
+def test_the_companies_are_counted_among_the_open_demands_only(june: June, count_queries: Any) -> None:
+    # all its numbers are of open demands: its SELECT reads those alone (the state's index), not
+    # every demand of every company
+    with count_queries() as counter:
+        board(june)
+    grouped = " ".join(next(s for s in counter.statements if "GROUP BY demands.company_id" in s).split())
+    where = grouped.split(" WHERE ", 1)[1].split(" GROUP BY ", 1)[0]
+    assert "demands.state IN" in where
+
+
 def test_the_dashboard_takes_a_fixed_number_of_queries(june: June, count_queries: Any,
                                                         make_demand: Any) -> None:
     with count_queries() as few:

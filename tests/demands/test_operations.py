@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import date, datetime
 
 import pytest
 from sqlalchemy import select
 
 from servicedesk.audit import StaleEdit
-from servicedesk.demands.operations import DemandRefused, take_action
+from servicedesk.demands.operations import DemandRefused, NewDemand, log_demand, next_number, take_action
 from servicedesk.domain.lifecycle import Action, Refusal
 from servicedesk.extensions import db
-from servicedesk.models import DemandEvent, Role
+from servicedesk.models import DemandEvent, Role, User
 from servicedesk.models.demand import AppendOnlyError
 
 
@@ -145,3 +147,62 @@ def test_each_action_is_one_new_version(make_demand, department, officer, handle
         take_action(demand, action, user, values, before, at("2026-06-16T10:00+08:00"))
         db.session.commit()
         assert demand.version == before + 1, action
+
+
+def test_numbers_go_on_past_9999_in_a_year(make_demand) -> None:
+    first, second = make_demand("电力增容"), make_demand("消防验收")
+    first.number, second.number = "2026-9999", "2026-10000"
+    db.session.commit()
+    # As text 2026-9999 is the greatest; the last number is 2026-10000.
+    assert next_number(2026) == "2026-10001"
+
+
+def test_two_officers_logging_at_once_get_two_numbers(app, make_demand, officer, company) -> None:
+    """The second officer's numbering waits for the first one's commit (SQLite: the write lock
+    taken by BEGIN IMMEDIATE; PostgreSQL: the advisory lock of the year's numbers), instead of
+    reading the same last number and failing on the unique number at its commit."""
+    make_demand()  # 2026-0001
+    category_id, officer_id, company_id = make_demand().category_id, officer.id, company.id
+    db.session.rollback()  # reading them began a transaction, which on SQLite holds the write lock
+    now = at("2026-06-15T10:00:00+08:00")
+    numbers: list[str] = []
+    errors: list[BaseException] = []
+    first_holds, second_starts = threading.Event(), threading.Event()
+
+    def log(title: str) -> str:
+        demand = log_demand(NewDemand(company_id, category_id, title, f"{title}：来电反映。", "normal",
+                                      source="hotline"), db.session.get(User, officer_id), now)
+        return demand.number
+
+    def first() -> None:
+        try:
+            with app.app_context():
+                numbers.append(log("电力增容"))
+                db.session.flush()
+                first_holds.set()
+                second_starts.wait(5)
+                time.sleep(0.5)  # the second officer is at the numbering by now
+                db.session.commit()
+                db.session.remove()
+        except BaseException as error:  # reported below, not lost in the thread
+            errors.append(error)
+            first_holds.set()
+
+    def second() -> None:
+        try:
+            first_holds.wait(5)
+            with app.app_context():
+                second_starts.set()
+                numbers.append(log("消防验收"))
+                db.session.commit()
+                db.session.remove()
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors, errors
+    assert sorted(numbers) == ["2026-0003", "2026-0004"]
