@@ -86,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7, help="the data set's random seed (default 7)")
     parser.add_argument("--only", choices=FIGURES, action="append",
                         help="measure only these figures (repeat it; default: all)")
+    parser.add_argument("--page", type=re.compile, metavar="REGEX",
+                        help="time only the pages whose name this matches (e.g. 'dashboard|queue')")
     args = parser.parse_args(argv)
     if args.demands < 200:
         parser.error("--demands must be at least 200")
@@ -127,7 +129,7 @@ def run(app: Flask, args: argparse.Namespace) -> int:
                seconds=f"{time.perf_counter() - started:.1f}")
     if world.long_history_demand_id is None:
         raise RuntimeError("the data set has no demand with a long history")
-    bench = Bench(app, world, args.repeat)
+    bench = Bench(app, world, args.repeat, args.page)
     for figures in args.only or FIGURES:
         getattr(bench, figures)()
     return 0
@@ -185,8 +187,9 @@ class QueryCounter:
 
 
 class Bench:
-    def __init__(self, app: Flask, world: data.World, repeat: int) -> None:
-        self.app, self.world, self.repeat = app, world, repeat
+    def __init__(self, app: Flask, world: data.World, repeat: int,
+                 page_names: re.Pattern[str] | None = None) -> None:
+        self.app, self.world, self.repeat, self.page_names = app, world, repeat, page_names
         self.queries = QueryCounter()
         busiest = world.department_ids[0]  # the generator sends most demands to the first twelve
         self.department_id = busiest
@@ -206,7 +209,10 @@ class Bench:
         return response.get_data()
 
     def page(self, name: str, role: str, url: str) -> bytes:
-        """Time `repeat` requests of the page after WARM_UP; report the median, p95 and queries."""
+        """Time `repeat` requests of the page after WARM_UP; report the median, p95 and queries.
+        A page `--page` leaves out is only fetched, for the links a later page needs."""
+        if self.page_names and not self.page_names.search(name):
+            return self.get(role, url)
         body = b""
         for _ in range(WARM_UP):
             body = self.get(role, url)
