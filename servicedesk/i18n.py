@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
+from babel.dates import format_date as babel_format_date
 from babel.dates import format_skeleton
 from flask import Flask, has_request_context, request, session
 from flask_babel import format_date, get_locale, gettext, to_user_timezone
@@ -45,7 +47,15 @@ def format_day(value: date | datetime | None) -> str:
         return ""
     if isinstance(value, datetime):
         value = to_user_timezone(value).date()
-    return format_date(value, "long") if is_chinese() else value.isoformat()
+    locale = str(get_locale())
+    return _long_day(value, locale) if locale.startswith("zh") else value.isoformat()
+
+
+@lru_cache(maxsize=4096)
+def _long_day(value: date, locale: str) -> str:
+    """Babel's long date, remembered: a list shows the same few days on every row, and formatting
+    one costs Babel more than the rest of the row (a day's name in a locale never changes)."""
+    return babel_format_date(value, "long", locale=locale)
 
 
 def format_moment(value: datetime | None) -> str:

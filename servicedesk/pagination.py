@@ -35,6 +35,16 @@ class Page(Generic[Row]):
 
 def paginate(statement: Select[Any], page: int, per_page: int) -> Page[Any]:
     page = max(page, 1)
-    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    total = db.session.scalar(count_of(statement))
     items = list(db.session.scalars(statement.limit(per_page).offset((page - 1) * per_page)))
     return Page(items=items, total=total or 0, page=page, per_page=per_page)
+
+
+def count_of(statement: Select[Any]) -> Select[tuple[int]]:
+    """The number of rows the statement gives, as `SELECT count(*) FROM <its tables> WHERE <its
+    conditions>`: selecting no column lets the database count an index instead of reading every row
+    (wrapping the whole SELECT in a subquery made SQLite read the table). A DISTINCT, GROUP BY or
+    LIMIT changes what one row is, so such a statement is counted as a subquery."""
+    if statement._distinct or statement._group_by_clauses or statement._limit_clause is not None:
+        return select(func.count()).select_from(statement.order_by(None).subquery())
+    return statement.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)

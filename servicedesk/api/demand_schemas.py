@@ -296,6 +296,8 @@ class DemandListArgsSchema(PageArgsSchema):
     department_role = fields.String(validate=validate.OneOf([r.value for r in search.DepartmentRole]))
     category = fields.Integer(metadata={"description": "a category id"})
     company = fields.Integer(metadata={"description": "a company id"})
+    company_name = fields.String(validate=validate.Length(max=search.MAX_QUERY_LENGTH), metadata={
+        "description": "part of the company's name or short name, or its whole credit code"})
     source = fields.String(validate=validate.OneOf(operations.SOURCES))
     urgency = fields.String(validate=validate.OneOf(URGENCIES))
     overdue = fields.Boolean(metadata={"description": "red card: the current deadline has passed"})
@@ -367,6 +369,7 @@ def filters_of(args: dict[str, Any]) -> search.DemandFilters:
         department_id=args.get("department"),
         department_role=search.DepartmentRole(args.get("department_role", "any")),
         category_id=args.get("category"), company_id=args.get("company"),
+        company_name=" ".join((args.get("company_name") or "").split()),
         source=args.get("source"), urgency=args.get("urgency"),
         overdue=args.get("overdue", False), due_soon=args.get("due_soon", False),
         key_supervision=args.get("key_supervision", False),

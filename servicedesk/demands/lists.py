@@ -12,19 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms import BooleanField, DateField, SearchField, SelectChoice, SelectField, SelectMultipleField
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from servicedesk.calendar import store as calendar_store
 from servicedesk.demands import bp, operations
 from servicedesk.demands.forms import SOURCE_LABELS, STEP_LABELS, URGENCY_LABELS
 from servicedesk.demands.search import (
@@ -39,7 +38,7 @@ from servicedesk.demands.search import (
     demand_query,
 )
 from servicedesk.domain.lifecycle import Action, State
-from servicedesk.domain.workdays import Card, Explanation
+from servicedesk.domain.workdays import Card
 from servicedesk.extensions import db
 from servicedesk.i18n import is_chinese
 from servicedesk.models import (
@@ -52,7 +51,7 @@ from servicedesk.models import (
     Role,
     User,
 )
-from servicedesk.pagination import paginate
+from servicedesk.pagination import count_of, paginate
 from servicedesk.security import signed_in
 
 PER_PAGE = 50
@@ -78,13 +77,12 @@ DEPARTMENT_ROLE_LABELS = {
 
 @dataclass(frozen=True)
 class ShownDeadline:
-    """The deadline a row shows: the step owed now, its day and card, and why it falls on that day
-    (None when an approved extension chose the day, or the calendar changed since it was counted)."""
+    """The deadline a row shows: the step owed now, its day and card. Why it falls on that day is the
+    demand page's to explain (each of fifty rows explaining itself made the list slow to render)."""
 
     step: str
     due: date
     card: Card
-    explanation: Explanation | None
     extended: bool
     provisional: bool
 
@@ -109,20 +107,12 @@ class RowExtras:
 
 
 def row_extras(demands: Sequence[Demand], window: CardWindow) -> RowExtras:
-    """Everything the rows show besides their demands, in three statements whatever the rows: the
-    last returns, the pending extensions and one range of the calendar for the deadlines' reasons."""
+    """Everything the rows show besides their demands, in two statements whatever the rows: the last
+    returns and the pending extensions."""
     extras = RowExtras()
     if not demands:
         return extras
-    returned = [d.id for d in demands if d.state == State.REGISTERED and d.returns_count]
-    for row in db.session.execute(
-            select(DemandEvent.demand_id, DemandEvent.at, DemandEvent.text, DemandEvent.details,
-                   User.display_name)
-            .outerjoin(User, User.id == DemandEvent.actor_id)
-            .where(DemandEvent.demand_id.in_(returned), DemandEvent.action == Action.RETURN.value)
-            .order_by(DemandEvent.id)):
-        extras.returns[row.demand_id] = ReturnNote(  # the last one wins
-            (row.details or {}).get("department"), row.display_name, row.at, row.text)
+    extras.returns = _last_returns([d.id for d in demands if d.state == State.REGISTERED and d.returns_count])
     for request_ in db.session.scalars(
             select(ExtensionRequest).where(ExtensionRequest.demand_id.in_([d.id for d in demands]),
                                            ExtensionRequest.status == "pending")):
@@ -131,32 +121,33 @@ def row_extras(demands: Sequence[Demand], window: CardWindow) -> RowExtras:
     return extras
 
 
-#: calendar days fetched past a deadline's first estimate (WorkingCalendar fetches 7 days for 5
-#: working days, plus a month), so that a long holiday never needs a second fetch
-EXPLAIN_MARGIN_DAYS = 62
+def _last_returns(demand_ids: list[int]) -> dict[int, ReturnNote]:
+    returns = {}
+    for row in db.session.execute(
+            select(DemandEvent.demand_id, DemandEvent.at, DemandEvent.text, DemandEvent.details,
+                   User.display_name)
+            .outerjoin(User, User.id == DemandEvent.actor_id)
+            .where(DemandEvent.demand_id.in_(demand_ids), DemandEvent.action == Action.RETURN.value)
+            # by demand first, as the (demand_id, action) index gives them: ordered by id alone,
+            # SQLite walked every return of the desk through the action index instead
+            .order_by(DemandEvent.demand_id, DemandEvent.id)):
+        returns[row.demand_id] = ReturnNote(  # the last one wins
+            (row.details or {}).get("department"), row.display_name, row.at, row.text)
+    return returns
 
 
 def _deadlines(demands: Sequence[Demand], window: CardWindow) -> dict[int, ShownDeadline]:
-    owed = [(d, operations.deadline_of(d, d.current_step)) for d in demands
-            if d.current_step and d.current_due is not None and d.state != State.CLOSED]
-    counted = [(d, deadline) for d, deadline in owed if deadline is not None]
-    # A calendar of its own, asked once for the one range every explanation reads.
-    calendar = calendar_store.working_calendar()
-    first = min((deadline.counted_from for _d, deadline in counted), default=window.today)
-    last = max((deadline.counted_from + timedelta(days=deadline.working_days * 7 // 5 + EXPLAIN_MARGIN_DAYS)
-                for _d, deadline in counted), default=window.today)
-    calendar.working_days_between(first, last)
     shown = {}
-    for demand, deadline in counted:
-        extended = demand.current_step == "respond" and demand.respond_extended
-        explanation = None
-        if not extended:
-            explanation = calendar.explain(deadline.counted_from, deadline.working_days)
-            if explanation.deadline.due != demand.current_due:
-                explanation = None  # the calendar changed since: the day kept is the day shown
+    for demand in demands:
+        step = demand.current_step
+        if not step or demand.current_due is None or demand.state == State.CLOSED:
+            continue
+        deadline = operations.deadline_of(demand, step)
+        if deadline is None:
+            continue
         shown[demand.id] = ShownDeadline(
-            demand.current_step or "", demand.current_due, window.card(demand.current_due),
-            explanation, extended, deadline.provisional)
+            step, demand.current_due, window.card(demand.current_due),
+            step == "respond" and demand.respond_extended, deadline.provisional)
     return shown
 
 
@@ -249,9 +240,7 @@ def render_queue(user: User) -> str:
     queries = [demand_query(user, s.filters, window) for s in sections]
     counts: Sequence[int] = []
     if queries:
-        counts = db.session.execute(select(*(
-            select(func.count()).select_from(q.order_by(None).subquery()).scalar_subquery()
-            for q in queries))).one()
+        counts = db.session.execute(select(*(count_of(q).scalar_subquery() for q in queries))).one()
     filled = [FilledSection(section, count,
                             list(db.session.scalars(query.options(*LIST_OPTIONS).limit(QUEUE_LIMIT)))
                             if count else [])
@@ -292,7 +281,9 @@ class DemandFilterForm(FlaskForm):
     department_role = SelectField(_l("Department's part"), validate_choice=False, choices=[
         SelectChoice(r.value, label) for r, label in DEPARTMENT_ROLE_LABELS.items()])
     category = SelectField(_l("Category"), validate_choice=False)
-    company = SelectField(_l("Company"), validate_choice=False)
+    company_name = SearchField(_l("Company"), validators=[Optional()],
+                               render_kw={"maxlength": MAX_QUERY_LENGTH,
+                                          "placeholder": _l("Part of its name, or its credit code")})
     source = SelectField(_l("Source"), validate_choice=False)
     urgency = SelectField(_l("Urgency"), validate_choice=False)
     overdue = BooleanField(_l("Overdue (red card)"))
@@ -307,12 +298,10 @@ class DemandFilterForm(FlaskForm):
     sort = SelectField(_l("Sort"), validate_choice=False,
                        choices=[SelectChoice(s.value, label) for s, label in SORT_LABELS.items()])
 
-    def setup(self, departments: Iterable[tuple[int, str]], categories: Iterable[tuple[int, str]],
-              companies: Iterable[tuple[int, str]]) -> None:
+    def setup(self, departments: Iterable[tuple[int, str]], categories: Iterable[tuple[int, str]]) -> None:
         self.state.choices = [(s.value, operations.STATE_LABELS[s]) for s in State]
         self.department.choices = [("", _l("Any department")), *((str(i), n) for i, n in departments)]
         self.category.choices = [("", _l("Any category")), *((str(i), n) for i, n in categories)]
-        self.company.choices = [("", _l("Any company")), *((str(i), n) for i, n in companies)]
         self.source.choices = [("", _l("Any source")), *SOURCE_LABELS.items()]
         self.urgency.choices = [("", _l("Any urgency")),
                                 *((str(u), label) for u, label in URGENCY_LABELS.items())]
@@ -324,11 +313,13 @@ def _filter_form(filters: DemandFilters, locale_is_chinese: bool) -> DemandFilte
         select(Department.id, Department.name).order_by(Department.active.desc(), Department.name)).all()
     categories = db.session.execute(
         select(Category.id, Category.name, Category.name_en).order_by(Category.position, Category.id)).all()
-    companies = db.session.execute(select(Company.id, Company.name).order_by(Company.name)).all()
     form.setup(departments=[(row.id, row.name) for row in departments],
-               categories=[(row.id, row.name if locale_is_chinese else row.name_en) for row in categories],
-               companies=[(row.id, row.name) for row in companies])
+               categories=[(row.id, row.name if locale_is_chinese else row.name_en) for row in categories])
     form.state.data = list(filters.states)
+    if filters.company_id is not None and not filters.company_name:
+        # A link's company (by id) shows by its name; searching again keeps it by that name.
+        form.company_name.data = db.session.scalar(
+            select(Company.name).where(Company.id == filters.company_id))
     if request.args:
         form.validate()  # shows a malformed date beside its field; DemandFilters ignores it
     return form
@@ -350,6 +341,8 @@ def index() -> str:
 
 
 def _labels() -> dict[str, Any]:
-    return {"state_labels": {s.value: label for s, label in operations.STATE_LABELS.items()},
-            "step_labels": STEP_LABELS, "source_labels": SOURCE_LABELS,
-            "urgency_labels": {str(u): label for u, label in URGENCY_LABELS.items()}}
+    """The labels the rows show, translated once for the page rather than once per row."""
+    return {"state_labels": {s.value: str(label) for s, label in operations.STATE_LABELS.items()},
+            "step_labels": {step: str(label) for step, label in STEP_LABELS.items()},
+            "source_labels": {source: str(label) for source, label in SOURCE_LABELS.items()},
+            "urgency_labels": {str(u): str(label) for u, label in URGENCY_LABELS.items()}}

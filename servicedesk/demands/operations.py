@@ -9,15 +9,15 @@ changed nothing.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, cast, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import Integer, cast, func, or_, select, union_all
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from servicedesk import audit
 from servicedesk.calendar import limits as time_limits
@@ -112,11 +112,25 @@ def visibility_clause(user: User) -> Any:
         return True
     if user.department_id is None or not user.has_role(Role.HANDLER):
         return False
-    return or_(
-        Demand.lead_department_id == user.department_id,
-        Demand.id.in_(select(demand_co_departments.c.demand_id)
-                      .where(demand_co_departments.c.department_id == user.department_id)),
-    )
+    return Demand.id.in_(department_demand_ids(user.department_id))
+
+
+def department_demand_ids(department_id: int, *, lead: bool = True, co: bool = True,
+                          states: Sequence[str] = ()) -> Any:
+    """The ids of the demands the department leads and/or co-handles (in these states, if given).
+
+    Both is the union of two id lists, each read from an index ((lead_department_id, state) and the
+    co-departments' (department_id, demand_id)): with `lead OR id IN (co)` SQLite read every demand
+    in the states asked for and looked its departments up one by one."""
+    led = aliased(Demand)
+    lead_ids = select(led.id).where(led.lead_department_id == department_id)
+    if states:
+        lead_ids = lead_ids.where(led.state.in_(states))
+    co_ids = (select(demand_co_departments.c.demand_id)
+              .where(demand_co_departments.c.department_id == department_id))
+    if lead and co:
+        return union_all(lead_ids, co_ids)
+    return lead_ids if lead else co_ids
 
 
 def may_see(user: User, demand: Demand) -> bool:

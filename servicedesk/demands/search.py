@@ -41,13 +41,12 @@ from sqlalchemy.orm import aliased, joinedload
 
 from servicedesk import clock
 from servicedesk.calendar import store as calendar_store
-from servicedesk.demands.operations import SOURCES, visibility_clause
+from servicedesk.demands.operations import SOURCES, department_demand_ids, visibility_clause
 from servicedesk.domain.lifecycle import OPEN_STATES, Action, CloseReason, Feedback, Outcome, State
 from servicedesk.domain.time_limits import DEFAULTS, Limit, Urgency
 from servicedesk.domain.workdays import DAY, ZONE, Card, WorkingCalendar
 from servicedesk.extensions import db
-from servicedesk.models import Company, Demand, DemandEvent, ExtensionRequest, TimeLimitSetting, User
-from servicedesk.models.demand import demand_co_departments
+from servicedesk.models import Company, Demand, DemandEvent, ExtensionRequest, Role, TimeLimitSetting, User
 
 #: the longest keyword query read, and the most terms of it used
 MAX_QUERY_LENGTH = 100
@@ -196,7 +195,8 @@ OUTCOME_VALUES: tuple[str, ...] = tuple(o.value for o in Outcome)
 FEEDBACK_VALUES: tuple[str, ...] = tuple(f.value for f in Feedback)
 
 #: the query-string arguments DemandFilters reads (the page's and the API's); `state` may repeat
-ARGUMENTS = ("q", "state", "department", "department_role", "category", "company", "source", "urgency",
+ARGUMENTS = ("q", "state", "department", "department_role", "category", "company", "company_name",
+             "source", "urgency",
              "overdue", "due_soon", "key_supervision", "pending_extension", "returned", "logged_from",
              "logged_to", "dispatched_from", "dispatched_to", "sort", *MEASURE_ARGUMENTS)
 
@@ -214,6 +214,9 @@ class DemandFilters:
     department_role: DepartmentRole = DepartmentRole.ANY
     category_id: int | None = None
     company_id: int | None = None
+    #: part of the company's name or short name, or its whole credit code (what the list's form asks:
+    #: a zone has thousands of companies, too many to choose from a menu)
+    company_name: str = ""
     source: str | None = None
     urgency: str | None = None
     #: red card: the current deadline has passed
@@ -272,6 +275,7 @@ class DemandFilters:
             department_role=DepartmentRole(_choice(args, "department_role", DepartmentRole) or "any"),
             category_id=_int(args, "category"),
             company_id=_int(args, "company"),
+            company_name=" ".join(_one(args, "company_name").split())[:MAX_QUERY_LENGTH],
             source=_choice(args, "source", SOURCES),
             urgency=_choice(args, "urgency", (u.value for u in Urgency)),
             overdue=_flag(args, "overdue"),
@@ -292,6 +296,8 @@ class DemandFilters:
         args: dict[str, Any] = {}
         if self.q:
             args["q"] = self.q
+        if self.company_name:
+            args["company_name"] = self.company_name
         if self.states:
             args["state"] = list(self.states)
         for name, value in (("department", self.department_id), ("category", self.category_id),
@@ -383,8 +389,17 @@ def demand_query(user: User, filters: DemandFilters,
     """
     if filters.needs_window and window is None:
         window = card_window()
-    statement = select(Demand).where(visibility_clause(user), *conditions(filters, window))
+    statement = select(Demand).where(_visibility(user, filters), *conditions(filters, window))
     return statement.order_by(*_order(filters.sort))
+
+
+def _visibility(user: User, filters: DemandFilters) -> Any:
+    """Who may see what, unless the filters already keep to the handler's own department, all of
+    whose demands they may see: checking again read every demand of the department once more."""
+    if (filters.department_id is not None and filters.department_id == user.department_id
+            and user.has_role(Role.HANDLER)):
+        return true()
+    return visibility_clause(user)
 
 
 def filtered(user: User, args: Mapping[str, Any]) -> Select[tuple[Demand]]:
@@ -398,11 +413,13 @@ def conditions(filters: DemandFilters, window: CardWindow | None) -> list[Column
     if filters.states:
         where.append(Demand.state.in_(filters.states))
     if filters.department_id is not None:
-        where.append(_department_clause(filters.department_id, filters.department_role))
+        where.append(_department_clause(filters.department_id, filters.department_role, filters.states))
     if filters.category_id is not None:
         where.append(Demand.category_id == filters.category_id)
     if filters.company_id is not None:
         where.append(Demand.company_id == filters.company_id)
+    if filters.company_name:
+        where.append(Demand.company_id.in_(companies_named(filters.company_name)))
     if filters.source:
         where.append(Demand.source == filters.source)
     if filters.urgency:
@@ -453,6 +470,13 @@ def _measure_conditions(filters: DemandFilters, window: CardWindow | None) -> li
     return where
 
 
+def companies_named(text_: str) -> Select[tuple[int]]:
+    """The ids of the companies whose name or short name holds the text, or whose credit code it is."""
+    return select(Company.id).where(or_(Company.name.icontains(text_, autoescape=True),
+                                        Company.short_name.icontains(text_, autoescape=True),
+                                        Company.credit_code == text_.upper()))
+
+
 def _sign_clause(sign: Timeliness, window: CardWindow | None) -> ColumnElement[bool]:
     signed_on_time = and_(Demand.signed_at.is_not(None), Demand.signed_late.is_(False))
     if sign is Timeliness.ON_TIME:
@@ -463,11 +487,10 @@ def _sign_clause(sign: Timeliness, window: CardWindow | None) -> ColumnElement[b
     return late if sign is Timeliness.LATE else or_(signed_on_time, late)
 
 
-def _department_clause(department_id: int, role: DepartmentRole) -> ColumnElement[bool]:
-    lead = Demand.lead_department_id == department_id
-    co = Demand.id.in_(select(demand_co_departments.c.demand_id)
-                       .where(demand_co_departments.c.department_id == department_id))
-    return {DepartmentRole.LEAD: lead, DepartmentRole.CO: co}.get(role, or_(lead, co))
+def _department_clause(department_id: int, role: DepartmentRole,
+                       states: tuple[str, ...]) -> ColumnElement[bool]:
+    return Demand.id.in_(department_demand_ids(
+        department_id, lead=role is not DepartmentRole.CO, co=role is not DepartmentRole.LEAD, states=states))
 
 
 def start_of(day: date) -> datetime:

@@ -48,7 +48,7 @@ def test_a_short_load_run_loses_nothing(tmp_path: Path, load_database_url: str |
                "--users", "6", "--think", "0.1,0.3", "--folder", str(tmp_path / "load")]
     if load_database_url:
         command += ["--database-url", load_database_url]
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)  # noqa: S603
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     figures = dict(line.split("=", 1) for line in finished.stdout.splitlines()
                    if "=" in line and " " not in line)
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]

@@ -175,6 +175,11 @@ def test_every_filter_through_the_page(client, auth, officer, spread, department
         f"department={department.id}&department_role=co": {"co"},
         f"category={category.id}": {"registered"},
         f"company={company.id}&state=assigned": {"assigned", "flagged"},
+        "company_name=徐工": {"co"},
+        "company_name=913203009ma3y7lljf": {"co"},  # the whole credit code, in any case
+        "company_name=913203009MA3Y7LLJ": set(),  # part of a credit code is not one
+        "company_name=万邦医药&state=assigned": {"assigned", "flagged"},  # the short name
+        "company_name=万邦%": set(),  # a wildcard is a character like any other
         "source=hotline": {"registered"},
         "urgency=urgent": {"co", "accepted"},
         "overdue=y": {"assigned", "co", "flagged"},
@@ -246,7 +251,11 @@ def test_a_row_shows_its_deadline_card_and_reason(client, auth, officer, spread)
     page, html = page_of(client, "/demands/?sort=due")
     assert page.cards[spread["assigned"]] == "red" and page.cards[spread["accepted"]] == "yellow"
     assert page.cards[spread["extension"]] == "none"
-    assert html.count('class="deadline-reason') == 5  # every open demand with a deadline
+    # every open demand with a deadline links to the explanation on its page
+    assert html.count('class="small deadline-reason-link"') == 5
+    ids = dict(db.session.execute(select(Demand.number, Demand.id)).all())
+    assert f'/demands/{ids[spread["accepted"]]}#deadline-respond' in html
+    assert f'/demands/{ids[spread["assigned"]]}#deadline-sign' in html
     assert "Red card: overdue" in html and "Yellow card: due soon" in html
     assert "Closed" in html
 
