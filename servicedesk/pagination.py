@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from math import ceil
 from typing import Any, Generic, TypeVar
@@ -33,11 +34,16 @@ class Page(Generic[Row]):
         return self.page < self.pages
 
 
-def paginate(statement: Select[Any], page: int, per_page: int) -> Page[Any]:
+def paginate(statement: Select[Any], page: int, per_page: int, *,
+             read_with: Callable[[int], Select[Any]] | None = None) -> Page[Any]:
+    """The page of the statement's rows and their total. `read_with`, given the total, returns the
+    statement to read the page with: the same rows, perhaps read another way for a large total."""
     page = max(page, 1)
-    total = db.session.scalar(count_of(statement))
+    total = db.session.scalar(count_of(statement)) or 0
+    if read_with is not None:
+        statement = read_with(total)
     items = list(db.session.scalars(statement.limit(per_page).offset((page - 1) * per_page)))
-    return Page(items=items, total=total or 0, page=page, per_page=per_page)
+    return Page(items=items, total=total, page=page, per_page=per_page)
 
 
 def count_of(statement: Select[Any]) -> Select[tuple[int]]:

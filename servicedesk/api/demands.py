@@ -217,8 +217,12 @@ class Demands(MethodView):
         """Demands, with the filters and the keyword search of the pages.
 
         A department handler finds only the demands in which their department is lead or co."""
-        statement = demand_query(_user(), filters_of(args)).options(*demand_options())
-        page = paginate(statement, *page_args(args))
+        user, filters = _user(), filters_of(args)
+
+        def listed(matches: int = 0) -> Any:
+            return demand_query(user, filters, matches=matches).options(*demand_options())
+
+        page = paginate(listed(), *page_args(args), read_with=listed)
         return {"items": page.items, "total": page.total}
 
     @roles_required(Role.OFFICER)

@@ -19,7 +19,7 @@ from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from wtforms import BooleanField, DateField, SearchField, SelectChoice, SelectField, SelectMultipleField
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -332,8 +332,11 @@ def index() -> str:
     filters = DemandFilters.from_args(request.args)
     form = _filter_form(filters, is_chinese())
     window = card_window()
-    statement = demand_query(user, filters, window).options(*LIST_OPTIONS)
-    page = paginate(statement, request.args.get("page", 1, type=int) or 1, PER_PAGE)
+
+    def listed(matches: int = 0) -> Select[tuple[Demand]]:
+        return demand_query(user, filters, window, matches=matches).options(*LIST_OPTIONS)
+
+    page = paginate(listed(), request.args.get("page", 1, type=int) or 1, PER_PAGE, read_with=listed)
     return render_template("demands/index.html", form=form, filters=filters, page=page,
                            extras=row_extras(page.items, window), window=window,
                            more_open=bool(filters.narrowing or form.errors),

@@ -70,7 +70,9 @@ demand_co_departments = Table(
     "demand_co_departments",
     Base.metadata,
     Column("demand_id", ForeignKey("demands.id"), primary_key=True),
-    Column("department_id", ForeignKey("departments.id"), primary_key=True, index=True),
+    Column("department_id", ForeignKey("departments.id"), primary_key=True),
+    #: a department's co-handled demands, read from the index alone (lists and visibility)
+    Index("ix_demand_co_departments_department_demand", "department_id", "demand_id"),
 )
 
 
@@ -186,11 +188,15 @@ class DemandEvent(Base):
     """One line of a demand's history (流转记录). Append-only: see the guard below."""
 
     __tablename__ = "demand_events"
-    #: the dashboard counts returns and reopenings in a period
-    __table_args__ = (Index("ix_demand_events_action_at", "action", "at"),)
+    __table_args__ = (
+        #: the dashboard counts returns (by the department that returned) in a period from the index alone
+        Index("ix_demand_events_action_at", "action", "at", "actor_department_id", "demand_id"),
+        #: a demand's events of one kind (the lists' last return), and a demand's history by its prefix
+        Index("ix_demand_events_demand_action", "demand_id", "action"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    demand_id: Mapped[int] = mapped_column(ForeignKey("demands.id"), index=True)
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demands.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     #: empty for the system (the scheduler, a recomputed deadline)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 from werkzeug.datastructures import MultiDict
 
 from servicedesk.demands.operations import take_action
 from servicedesk.demands.search import (
+    SORT_INDEX_FROM,
     CardWindow,
     DemandFilters,
     DepartmentRole,
@@ -206,6 +207,39 @@ def test_search_follows_changes_to_title_and_company_name(wanbang, officer, comp
     assert titles(officer, "生化医药") == set()
 
 
+def test_two_characters_are_found_wherever_they_stand(make_demand, make_company, officer) -> None:
+    """Two characters are looked up through an index of their own (the trigrams that begin with
+    them on SQLite, the two-character pieces on PostgreSQL): at the start, in the middle and at
+    the very end of a title, a description or a company's name."""
+    make_demand("用地", description="扩建")  # a whole value of two characters
+    make_demand("人才公寓申请", description="引进博士需要人才")
+    other = make_company("徐州徐工挖掘机械", "913203009MA3Y7LLJF")
+    make_demand("税收优惠咨询", company_id=other.id, description="研发费用加计扣除")
+    assert titles(officer, "用地") == {"用地"}
+    assert titles(officer, "扩建") == {"用地"}
+    assert titles(officer, "人才") == {"人才公寓申请"}
+    assert titles(officer, "机械") == {"税收优惠咨询"}  # the company's name ends with it
+    assert titles(officer, "扣除 人才") == set()  # every term must match
+    assert titles(officer, "扣除 税收") == {"税收优惠咨询"}
+    assert titles(officer, "审批") == set()  # two characters that no demand holds
+
+
+def test_two_characters_follow_edits(make_demand, officer, company) -> None:
+    land = make_demand("新建生产线用地", description="需要指标")
+    land.title = "厂房扩建"
+    company.name = "江苏万邦生化医药股份"
+    db.session.commit()
+    assert titles(officer, "扩建") == {"厂房扩建"}
+    assert titles(officer, "用地") == set()
+    assert titles(officer, "股份") == {"厂房扩建"}
+
+
+def test_two_latin_letters_match_whatever_their_case(make_demand, officer) -> None:
+    make_demand("IT系统对接", description="ERP上线")
+    assert titles(officer, "it") == {"IT系统对接"}
+    assert titles(officer, "Rp") == {"IT系统对接"}
+
+
 # Who sees what
 
 def test_handlers_find_only_their_departments_demands(make_demand, make_user, department,
@@ -265,6 +299,25 @@ def spread(make_demand, make_user, department, other_department, make_company, l
     demands = spread_demands(make_demand, make_user, department, other_department, make_company, leader)
     freeze_clock("2026-06-17T10:00+08:00")
     return {name: demand.number for name, demand in demands.items()}
+
+
+@pytest.mark.parametrize("args", [
+    "", "state=closed&state=registered", "q=用地", "q=万邦 入学&sort=oldest", "state=accepted&sort=number",
+    "overdue=1&sort=oldest", "department={department}&department_role=lead&state=accepted&state=closed",
+])
+def test_a_large_result_lists_the_same_demands_in_the_same_order(spread, officer, department, args) -> None:
+    """Past SORT_INDEX_FROM matches SQLite reads the page along the sort's index: the same rows."""
+    query = args.format(department=department.id)
+    filters = DemandFilters.from_args(MultiDict([pair.split("=") for pair in query.split("&") if pair]))
+    as_counted = demand_query(officer, filters, matches=SORT_INDEX_FROM)
+    expected = [d.number for d in db.session.scalars(demand_query(officer, filters))]
+    assert expected  # every case lists something
+    assert [d.number for d in db.session.scalars(as_counted)] == expected
+    assert [d.number for d in db.session.scalars(as_counted.limit(2).offset(1))] == expected[1:3]
+    if db.engine.dialect.name == "sqlite" and filters.sort is not Sort.NUMBER:
+        sql = str(as_counted.compile(db.engine, compile_kwargs={"literal_binds": True}))
+        plan = " ".join(row[3] for row in db.session.execute(text("EXPLAIN QUERY PLAN " + sql)))
+        assert "ix_demands_created_at" in plan and "TEMP B-TREE" not in plan
 
 
 def test_state_filter_takes_several_states(spread, officer) -> None:
@@ -329,7 +382,9 @@ def test_every_filter_column_has_an_index(app) -> None:
                    "current_due", "key_supervision", "created_at", "dispatched_at"):
         assert column in leading, column
     co = {tuple(ix["column_names"]) for ix in inspector.get_indexes("demand_co_departments")}
-    assert ("department_id",) in co
+    assert ("department_id", "demand_id") in co  # a department's co-handled demands from the index alone
+    events = {tuple(ix["column_names"]) for ix in inspector.get_indexes("demand_events")}
+    assert ("demand_id", "action") in events  # the lists' last return of each row
     extensions = {tuple(ix["column_names"]) for ix in inspector.get_indexes("extension_requests")}
     assert {("status",), ("demand_id",)} <= extensions
 
