@@ -525,8 +525,10 @@ def _sign_clause(sign: Timeliness, window: CardWindow | None) -> ColumnElement[b
 
 def _department_clause(department_id: int, role: DepartmentRole,
                        states: tuple[str, ...]) -> ColumnElement[bool]:
+    if role is DepartmentRole.LEAD:  # a column of the demand itself: no list of ids to build
+        return Demand.lead_department_id == department_id
     return Demand.id.in_(department_demand_ids(
-        department_id, lead=role is not DepartmentRole.CO, co=role is not DepartmentRole.LEAD, states=states))
+        department_id, lead=role is DepartmentRole.ANY, states=states))
 
 
 def start_of(day: date) -> datetime:

@@ -6,7 +6,7 @@ Create Date: 2026-12-03 19:00:00
 
 Issue 8 (the desk at 100,000 demands):
 - a demand's events by kind, and a department's co-handled demands, each read from one index
-  (they replace the single-column indexes they begin with);
+  (they replace the single-column indexes they begin with); a user's messages in date order;
 - keywords of two characters, which neither SQLite's trigram index nor pg_trgm can look up:
   on SQLite the search table keeps a space after each value, so that every two characters of it
   begin a trigram, and `demand_search_terms` lists the trigrams (search.py looks up those that
@@ -81,6 +81,7 @@ def upgrade():
     op.create_index('ix_demand_co_departments_department_demand', 'demand_co_departments',
                     ['department_id', 'demand_id'])
     op.drop_index('ix_demand_co_departments_department_id', table_name='demand_co_departments')
+    op.create_index('ix_notifications_user_created', 'notifications', ['user_id', 'created_at'])
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
         _sqlite_search(SQLITE_TRIGGERS, pad=" || ' '")
@@ -99,6 +100,7 @@ def downgrade():
         for index in ("ix_demands_title_bigrams", "ix_demands_description_bigrams", "ix_companies_name_bigrams"):
             op.execute(f"DROP INDEX IF EXISTS {index}")
         op.execute("DROP FUNCTION IF EXISTS desk_bigrams(text)")
+    op.drop_index('ix_notifications_user_created', table_name='notifications')
     op.create_index('ix_demand_co_departments_department_id', 'demand_co_departments', ['department_id'])
     op.drop_index('ix_demand_co_departments_department_demand', table_name='demand_co_departments')
     op.create_index('ix_demand_events_demand_id', 'demand_events', ['demand_id'])
