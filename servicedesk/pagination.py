@@ -35,11 +35,13 @@ class Page(Generic[Row]):
 
 
 def paginate(statement: Select[Any], page: int, per_page: int, *,
-             read_with: Callable[[int], Select[Any]] | None = None) -> Page[Any]:
+             read_with: Callable[[int], Select[Any]] | None = None,
+             counted: Select[tuple[int]] | None = None) -> Page[Any]:
     """The page of the statement's rows and their total. `read_with`, given the total, returns the
-    statement to read the page with: the same rows, perhaps read another way for a large total."""
+    statement to read the page with: the same rows, perhaps read another way for a large total.
+    `counted` tells the total where the caller knows it more cheaply than by counting the rows."""
     page = max(page, 1)
-    total = db.session.scalar(count_of(statement)) or 0
+    total = db.session.scalar(counted if counted is not None else count_of(statement)) or 0
     if read_with is not None:
         statement = read_with(total)
     items = list(db.session.scalars(statement.limit(per_page).offset((page - 1) * per_page)))

@@ -36,6 +36,7 @@ from servicedesk.demands.search import (
     Sort,
     card_window,
     demand_query,
+    kept_total,
 )
 from servicedesk.domain.lifecycle import Action, State
 from servicedesk.domain.workdays import Card
@@ -336,7 +337,8 @@ def index() -> str:
     def listed(matches: int = 0) -> Select[tuple[Demand]]:
         return demand_query(user, filters, window, matches=matches).options(*LIST_OPTIONS)
 
-    page = paginate(listed(), request.args.get("page", 1, type=int) or 1, PER_PAGE, read_with=listed)
+    page = paginate(listed(), request.args.get("page", 1, type=int) or 1, PER_PAGE, read_with=listed,
+                    counted=kept_total(user, filters))
     return render_template("demands/index.html", form=form, filters=filters, page=page,
                            extras=row_extras(page.items, window), window=window,
                            more_open=bool(filters.narrowing or form.errors),

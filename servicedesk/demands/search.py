@@ -54,12 +54,13 @@ from sqlalchemy.orm import aliased, joinedload
 
 from servicedesk import clock
 from servicedesk.calendar import store as calendar_store
-from servicedesk.demands.operations import SOURCES, department_demand_ids, visibility_clause
+from servicedesk.demands.operations import SOURCES, department_demand_ids, sees_all, visibility_clause
 from servicedesk.domain.lifecycle import OPEN_STATES, Action, CloseReason, Feedback, Outcome, State
 from servicedesk.domain.time_limits import DEFAULTS, Limit, Urgency
 from servicedesk.domain.workdays import DAY, ZONE, Card, WorkingCalendar
 from servicedesk.extensions import db
 from servicedesk.models import Company, Demand, DemandEvent, ExtensionRequest, Role, TimeLimitSetting, User
+from servicedesk.models.demand import DemandStateTotal
 
 #: the longest keyword query read, and the most terms of it used
 MAX_QUERY_LENGTH = 100
@@ -407,6 +408,15 @@ def demand_query(user: User, filters: DemandFilters, window: CardWindow | None =
     where = [_visibility(user, filters), *conditions(filters, window)]
     statement = select(Demand).where(*_along_the_sort(where, filters.sort, matches))
     return statement.order_by(*_order(filters.sort))
+
+
+def kept_total(user: User, filters: DemandFilters) -> Select[tuple[int]] | None:
+    """The list's total from the totals kept per state, when nothing but states narrows the list of
+    someone who sees every demand (the list's first page); None when the demands must be counted."""
+    if filters.q or set(filters.narrowing) - {"states"} or not sees_all(user):
+        return None
+    total = select(func.coalesce(func.sum(DemandStateTotal.demands), 0))
+    return total.where(DemandStateTotal.state.in_(filters.states)) if filters.states else total
 
 
 #: from this many matching demands on, SQLite reads a page along the sort's index (see below); the

@@ -304,3 +304,15 @@ class ImportMapping(Base):
     columns: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     updated_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DemandStateTotal(Base):
+    """How many demands are in each state, kept in step by triggers on `demands` (migration 0007)
+    in the statement that changes them, so that the list of all demands tells its total without
+    counting every demand."""
+
+    __tablename__ = "demand_state_totals"
+
+    state: Mapped[str] = mapped_column(String(12), primary_key=True)
+    #: the demands in that state now
+    demands: Mapped[int] = mapped_column(Integer, default=0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import func, inspect, select, text, update
 from werkzeug.datastructures import MultiDict
 
 from servicedesk.demands.operations import take_action
@@ -21,12 +21,14 @@ from servicedesk.demands.search import (
     card_window,
     demand_query,
     fts_phrase,
+    kept_total,
     terms_of,
 )
 from servicedesk.domain.lifecycle import Action
 from servicedesk.domain.workdays import Card
 from servicedesk.extensions import db
-from servicedesk.models import Category, Role
+from servicedesk.models import Category, Demand, Role
+from servicedesk.models.demand import DemandStateTotal
 
 
 def numbers(user, **filters) -> list[str]:
@@ -318,6 +320,35 @@ def test_a_large_result_lists_the_same_demands_in_the_same_order(spread, officer
         sql = str(as_counted.compile(db.engine, compile_kwargs={"literal_binds": True}))
         plan = " ".join(row[3] for row in db.session.execute(text("EXPLAIN QUERY PLAN " + sql)))
         assert "ix_demands_created_at" in plan and "TEMP B-TREE" not in plan
+
+
+def kept_and_counted() -> tuple[dict[str, int], dict[str, int]]:
+    kept = dict(db.session.execute(select(DemandStateTotal.state, DemandStateTotal.demands)).all())
+    counted = dict(db.session.execute(select(Demand.state, func.count()).group_by(Demand.state)).all())
+    return {state: n for state, n in kept.items() if n}, counted
+
+
+def test_the_totals_kept_per_state_follow_every_change(spread, officer, leader) -> None:
+    kept, counted = kept_and_counted()
+    assert kept == counted and sum(counted.values()) == len(spread)
+    # several rows in one statement (PostgreSQL's triggers add up a statement's rows at once)
+    db.session.execute(update(Demand).where(Demand.state.in_(["registered", "accepted"]))
+                       .values(state="closed"))
+    db.session.execute(update(Demand).where(Demand.state == "closed").values(title="同一状态"))
+    db.session.commit()
+    kept, counted = kept_and_counted()
+    assert kept == counted == {"assigned": 3, "closed": 5}  # the registered and the accepted closed
+
+
+def test_the_list_tells_the_kept_total_only_when_states_alone_narrow_it(spread, officer, department,
+                                                                         make_user) -> None:
+    assert kept_total(officer, DemandFilters(states=("closed",))) is not None
+    assert kept_total(officer, DemandFilters(sort=Sort.OLDEST)) is not None
+    assert kept_total(officer, DemandFilters(q="用地")) is None
+    assert kept_total(officer, DemandFilters(states=("closed",), department_id=department.id)) is None
+    handler = make_user(Role.HANDLER, department=department)
+    assert kept_total(handler, DemandFilters()) is None  # a handler sees only their departments'
+    assert db.session.scalar(kept_total(officer, DemandFilters(states=("registered", "closed")))) == 3
 
 
 def test_state_filter_takes_several_states(spread, officer) -> None:
