@@ -2,9 +2,10 @@
 
 Mail is written in the recipient's language (their `locale`, Chinese by default) as plain text and a
 simple HTML part built from the same `Mail`, with links back to the desk under `BASE_URL`
-(`SERVICEDESK_BASE_URL`). `queue_mail` puts one message in the outbox in the caller's transaction,
-once per idempotency key; the sender (chaser.outbox) delivers it later. `notify` adds the rows the
-bell counts, so that a user without mail is still chased.
+(`SERVICEDESK_BASE_URL`). `queue_mails` puts messages in the outbox in the caller's transaction, in
+one statement, once per idempotency key; the sender (chaser.outbox) delivers them later. `notify`
+adds the rows the bell counts (the tick adds a batch's at once), so that a user without mail is
+still chased.
 
 Subjects carry a tag: 【催办】 in Chinese, [Reminder] in English.
 """
@@ -13,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from flask import current_app
@@ -22,12 +23,12 @@ from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import escape
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from servicedesk.config import LOCALES
 from servicedesk.extensions import db
 from servicedesk.i18n import format_day, is_chinese
-from servicedesk.models import ChaseRecord, Department, Milestone, Notification, OutboxMessage, User
+from servicedesk.models import Notification, OutboxMessage
 
 DEFAULT_LOCALE = LOCALES[0]
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
@@ -63,6 +64,14 @@ class Person(Protocol):
 
     display_name: str
     locale: str | None
+
+
+class Addressee(Person, Protocol):
+    """Whom a mail can be queued for: a User, or the tick's view of one."""
+
+    id: int
+    email: str | None
+    active: bool
 
 
 def kind_label(kind: str) -> str:
@@ -205,8 +214,12 @@ def render_html(mail: Mail) -> str:
 
 def new_mail(recipient: Person, subject: str) -> Mail:
     """A mail to the user, in the language in force (call inside `language_of(recipient)`)."""
-    return Mail(subject=subject, greeting=_("Dear %(name)s,", name=recipient.display_name),
-                lang="zh-CN" if is_chinese() else "en")
+    return Mail(subject=subject, greeting=greeting(recipient), lang="zh-CN" if is_chinese() else "en")
+
+
+def greeting(recipient: Person) -> str:
+    """How a mail to the user opens, in the language in force."""
+    return _("Dear %(name)s,", name=recipient.display_name)
 
 
 def standard_footer(base: str) -> list[Line]:
@@ -218,38 +231,34 @@ def standard_footer(base: str) -> list[Line]:
 
 # The outbox
 
-def queue_mail(key: str, kind: str, recipient: User, subject_and_bodies: tuple[str, str, str],
-               demand_id: int | None, now: datetime) -> OutboxMessage | None:
-    """Put a mail in the outbox, pending from now, in the caller's transaction.
-
-    Nothing (None) when the recipient has no address or is deactivated, or when a message with the
-    key is in the outbox already: the same key is the same message, queued once.
-    """
+def mail_address(recipient: Addressee) -> str | None:
+    """Where mail to the user goes; None when they have no address or are deactivated."""
     address = (recipient.email or "").strip()
-    if not address or not recipient.active:
-        return None
-    if any(isinstance(o, OutboxMessage) and o.idempotency_key == key for o in db.session.new):
-        return None
-    if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)) is not None:
-        return None
-    message = outbox_message(key, kind, recipient.id, address, subject_and_bodies, demand_id, now)
-    db.session.add(message)
-    db.session.flush()
-    return message
+    return address if address and recipient.active else None
 
 
-def outbox_message(key: str, kind: str, recipient_id: int | None, address: str,
-                   subject_and_bodies: tuple[str, str, str], demand_id: int | None,
-                   now: datetime) -> OutboxMessage:
-    """The outbox row, not added to the session."""
-    values = outbox_values(key, kind, recipient_id, address, subject_and_bodies, demand_id, now)
-    return OutboxMessage(**values)
+def queue_mails(rows: Sequence[dict[str, Any]]) -> int:
+    """Put messages (`outbox_values` rows) in the outbox, pending, in the caller's transaction: one
+    query for the keys queued already, one statement for the rest. The same key is the same message,
+    queued once, whether it is in the outbox already or given twice. Returns how many were queued."""
+    if not rows:
+        return 0
+    queued = set(db.session.scalars(select(OutboxMessage.idempotency_key).where(
+        OutboxMessage.idempotency_key.in_([row["idempotency_key"] for row in rows]))))
+    fresh = []
+    for row in rows:
+        if row["idempotency_key"] not in queued:
+            queued.add(row["idempotency_key"])
+            fresh.append(row)
+    if fresh:
+        db.session.execute(insert(OutboxMessage.__table__), fresh)
+    return len(fresh)
 
 
 def outbox_values(key: str, kind: str, recipient_id: int | None, address: str,
                   subject_and_bodies: tuple[str, str, str], demand_id: int | None,
                   now: datetime) -> dict[str, Any]:
-    """The outbox row's values, for callers that insert many at once (the digests)."""
+    """The outbox row's values, for `queue_mails` (and the digests, which insert theirs at once)."""
     subject, text, html = subject_and_bodies
     return {"idempotency_key": key, "kind": kind, "recipient_id": recipient_id, "to_address": address,
             "subject": subject[:SUBJECT_MAX_LENGTH], "body_text": text, "body_html": html,
@@ -259,44 +268,67 @@ def outbox_values(key: str, kind: str, recipient_id: int | None, address: str,
 
 # Escalations: sent on their own, at once
 
-def escalation_mail(record: ChaseRecord, recipient: User, base_url: str, *,
-                    days_overdue: int | None = None) -> tuple[str, str, str]:
-    """The mail of an escalation (to the department head, or to leadership), in the recipient's
-    language: (subject, text, HTML). `days_overdue` is counted on the working calendar when not given."""
-    demand = record.demand
-    if days_overdue is None:
-        from servicedesk.calendar.store import working_calendar
+@dataclass(frozen=True)
+class Escalation:
+    """What the mail of an escalation tells: the demand, the deadline it missed and how late it is."""
 
-        days_overdue = max(working_calendar().working_days_between(record.due, record.working_day), 0)
-    department = record.department or (db.session.get(Department, record.department_id)
-                                       if record.department_id else None) or demand.lead_department
-    milestone = db.session.get(Milestone, record.milestone_id) if record.milestone_id else None
-    to_leadership = record.kind == "escalate_leadership"
-    with language_of(recipient):
-        overdue = overdue_words(days_overdue)
-        tag = _("Escalation to leadership") if to_leadership else _("Escalation")
-        mail = new_mail(recipient, tagged(tag, _("%(number)s %(title)s: %(overdue)s",
-                                                 number=demand.number, title=demand.title,
-                                                 overdue=overdue)))
-        deadline = deadline_noun(record.deadline)
-        if milestone is not None:
-            deadline = _("the milestone “%(title)s”", title=milestone.title)
-        mail.paragraphs.append(_(
-            "Demand %(number)s “%(title)s” of %(company)s, led by %(department)s, was due for "
-            "%(deadline)s on %(due)s and is now %(overdue)s.",
-            number=demand.number, title=demand.title, company=demand.company.name,
-            department=department.name if department else "—", deadline=deadline,
-            due=format_day(record.due), overdue=overdue))
-        if to_leadership:
-            mail.paragraphs.append(_("It has been escalated to leadership and put under key supervision."))
-        else:
-            mail.paragraphs.append(_("As the head of the department, please see that it is dealt with "
-                                     "today; if it stays overdue it goes to leadership."))
-        mail.sections.append(Section(kind_label(record.kind), [Line(
-            f"{demand.number} {demand.title}", demand_url(base_url, demand.id),
-            f" — {demand.company.name}")]))
-        mail.footer = standard_footer(base_url)
-        return mail.parts()
+    #: escalate_head or escalate_leadership (domain.chase.Kind)
+    kind: str
+    demand_id: int
+    demand_number: str
+    demand_title: str
+    company: str
+    #: the department that owes the deadline
+    department: str | None
+    #: sign, respond, feedback, extension or milestone
+    deadline: str
+    #: the milestone's title, for a milestone's deadline
+    milestone: str | None
+    due: date
+    days_overdue: int
+
+
+def escalation_mails(escalation: Escalation, recipients: Sequence[Person],
+                     base_url: str) -> list[tuple[str, str, str]]:
+    """The mail of an escalation (to the department head, or to leadership) to each recipient, in
+    their language: (subject, text, HTML) each. The words are composed once per language; only the
+    greeting is the recipient's own."""
+    mails: dict[int, tuple[str, str, str]] = {}
+    for locale in dict.fromkeys(locale_of(recipient) for recipient in recipients):
+        with force_locale(locale):
+            words = _escalation_words(escalation, base_url)
+            for position, recipient in enumerate(recipients):
+                if locale_of(recipient) == locale:
+                    mails[position] = replace(words, greeting=greeting(recipient)).parts()
+    return [mails[position] for position in range(len(recipients))]
+
+
+def _escalation_words(escalation: Escalation, base_url: str) -> Mail:
+    """The escalation's mail in the language in force, but for its greeting."""
+    number, title, company = escalation.demand_number, escalation.demand_title, escalation.company
+    to_leadership = escalation.kind == "escalate_leadership"
+    overdue = overdue_words(escalation.days_overdue)
+    tag = _("Escalation to leadership") if to_leadership else _("Escalation")
+    mail = Mail(subject=tagged(tag, _("%(number)s %(title)s: %(overdue)s", number=number, title=title,
+                                      overdue=overdue)),
+                greeting="", lang="zh-CN" if is_chinese() else "en")
+    deadline = deadline_noun(escalation.deadline)
+    if escalation.milestone is not None:
+        deadline = _("the milestone “%(title)s”", title=escalation.milestone)
+    mail.paragraphs.append(_(
+        "Demand %(number)s “%(title)s” of %(company)s, led by %(department)s, was due for "
+        "%(deadline)s on %(due)s and is now %(overdue)s.",
+        number=number, title=title, company=company, department=escalation.department or "—",
+        deadline=deadline, due=format_day(escalation.due), overdue=overdue))
+    if to_leadership:
+        mail.paragraphs.append(_("It has been escalated to leadership and put under key supervision."))
+    else:
+        mail.paragraphs.append(_("As the head of the department, please see that it is dealt with "
+                                 "today; if it stays overdue it goes to leadership."))
+    mail.sections.append(Section(kind_label(escalation.kind), [Line(
+        f"{number} {title}", demand_url(base_url, escalation.demand_id), f" — {company}")]))
+    mail.footer = standard_footer(base_url)
+    return mail
 
 
 # The bell
@@ -304,10 +336,17 @@ def escalation_mail(record: ChaseRecord, recipient: User, base_url: str, *,
 def notify(user_ids: Iterable[int], kind: str, demand_id: int | None, chase_record_id: int | None,
            now: datetime) -> None:
     """Tell each user (once, however often the id is given) under the bell."""
-    db.session.add_all([
-        Notification(user_id=user_id, kind=kind, demand_id=demand_id, chase_record_id=chase_record_id,
-                     created_at=now)
-        for user_id in dict.fromkeys(user_ids)])
+    rows = notification_values(user_ids, kind, demand_id, chase_record_id)
+    if rows:
+        db.session.execute(insert(Notification.__table__).values(created_at=now), rows)
+
+
+def notification_values(user_ids: Iterable[int], kind: str, demand_id: int | None,
+                        chase_record_id: int | None) -> list[dict[str, Any]]:
+    """The rows telling each user (once, however often the id is given), made at the moment the
+    caller inserts them with."""
+    return [{"user_id": user_id, "kind": kind, "demand_id": demand_id, "chase_record_id": chase_record_id}
+            for user_id in dict.fromkeys(user_ids)]
 
 
 def unread_count(user_id: int) -> int:

@@ -8,16 +8,16 @@ shown by the demand pages (demands.notices).
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from servicedesk.demands.forms import STEP_LABELS
-from servicedesk.domain.chase import Kind
+from servicedesk.domain.chase import ChaseAction, Kind
 from servicedesk.extensions import db
-from servicedesk.models import ChaseRecord, Demand, EscalationNotice, User
+from servicedesk.models import Demand, EscalationNotice, User
 
 HEAD = "head"
 LEADERSHIP = "leadership"
@@ -39,7 +39,8 @@ def number_prefix(level: str, year: int) -> str:
 
 
 class Numbering:
-    """The next notice numbers of one transaction: one query per level and year, then counting on."""
+    """The next notice numbers: one query per level and year, then counting on. The tick keeps one
+    for all its batches, and starts a new one after a batch was rolled back."""
 
     def __init__(self) -> None:
         self._last: dict[tuple[str, int], int] = {}
@@ -57,15 +58,13 @@ class Numbering:
         return f"{prefix}{self._last[level, year]:04d}"
 
 
-def issue(record: ChaseRecord, level: str, number: str, days_overdue: int, now: datetime) -> EscalationNotice:
-    """The notice of an escalation just recorded (flushed: it needs the record's id), under the
-    number `Numbering` gave it."""
-    notice = EscalationNotice(
-        number=number, level=level,
-        chase_record_id=record.id, demand_id=record.demand_id, department_id=record.department_id,
-        deadline=record.deadline, due=record.due, days_overdue=days_overdue, created_at=now)
-    db.session.add(notice)
-    return notice
+def notice_values(action: ChaseAction, chase_record_id: int, number: str) -> dict[str, Any]:
+    """The notice an escalation yields, as a row (the tick inserts a batch's notices at once, made
+    at its moment), under the number `Numbering` gave it."""
+    deadline = action.deadline
+    return {"number": number, "level": LEVEL_OF_KIND[action.kind], "chase_record_id": chase_record_id,
+            "demand_id": deadline.demand_id, "department_id": deadline.department_id,
+            "deadline": deadline.deadline, "due": deadline.due, "days_overdue": action.days_overdue}
 
 
 # Reading, for the pages

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from servicedesk.chaser import messages
 from servicedesk.extensions import db
-from servicedesk.models import ChaseRecord, DemandEvent, Notification, OutboxMessage, Role
+from servicedesk.models import Notification, OutboxMessage, Role
 
 NOW = datetime.fromisoformat("2026-06-17T09:00+08:00")
 BASE = "http://127.0.0.1:5000"
@@ -24,22 +24,25 @@ def _with_mail(user, address: str = "someone@zone.example.cn", locale: str | Non
     return user
 
 
-def _record(demand, kind: str = "escalate_head", working_day: date = date(2026, 6, 17)) -> ChaseRecord:
-    """An escalation of the demand's sign deadline (due Tue 16 June), as the tick records it."""
-    event = DemandEvent(demand_id=demand.id, at=NOW, action="escalated", details={})
-    db.session.add(event)
-    db.session.flush()
-    record = ChaseRecord(idempotency_key=f"d{demand.id}:sign:{demand.sign_due}:{kind}:{working_day}",
-                         demand_id=demand.id, event_id=event.id, kind=kind, deadline="sign",
-                         due=demand.sign_due, working_day=working_day,
-                         department_id=demand.lead_department_id, created_at=NOW)
-    db.session.add(record)
-    db.session.commit()
-    return record
+def _escalation(demand, kind: str = "escalate_head", days_overdue: int = 1,
+                milestone: str | None = None) -> messages.Escalation:
+    """An escalation of the demand's sign deadline (due Tue 16 June), as the tick tells it."""
+    return messages.Escalation(kind, demand.id, demand.number, demand.title, demand.company.name,
+                               demand.lead_department.name, "milestone" if milestone else "sign", milestone,
+                               demand.sign_due, days_overdue)
+
+
+def _mail(escalation: messages.Escalation, recipient, base: str = BASE) -> tuple[str, str, str]:
+    [mail] = messages.escalation_mails(escalation, [recipient], base)
+    return mail
 
 
 def _outbox_count() -> int:
     return db.session.scalar(select(func.count()).select_from(OutboxMessage))
+
+
+def _row(key: str, user, subject: str = "s") -> dict:
+    return messages.outbox_values(key, "test", user.id, user.email, (subject, "t", "h"), None, NOW)
 
 
 # Composing
@@ -48,7 +51,7 @@ def test_escalation_mail_in_chinese_by_default(make_demand, department, make_use
     head = _with_mail(make_user(Role.HANDLER, department=department, is_head=True, display_name="王强"))
     demand = make_demand(dispatch_to=department)
     assert demand.sign_due == date(2026, 6, 16)
-    subject, text, html = messages.escalation_mail(_record(demand), head, BASE)
+    subject, text, html = _mail(_escalation(demand), head)
 
     assert subject.startswith("【") and demand.number in subject
     link = f"{BASE}/demands/{demand.id}"
@@ -62,7 +65,7 @@ def test_escalation_mail_in_english_for_a_user_who_chose_it(make_demand, departm
     head = _with_mail(make_user(Role.HANDLER, department=department, is_head=True, display_name="Wang"),
                       locale="en")
     demand = make_demand(dispatch_to=department)
-    subject, text, html = messages.escalation_mail(_record(demand), head, BASE)
+    subject, text, html = _mail(_escalation(demand), head)
 
     assert subject.startswith("[Escalation] ") and demand.number in subject
     assert "1 working day overdue" in subject
@@ -74,18 +77,39 @@ def test_escalation_mail_in_english_for_a_user_who_chose_it(make_demand, departm
 def test_escalation_to_leadership_says_so(make_demand, department, leader) -> None:
     _with_mail(leader, locale="en")
     demand = make_demand(dispatch_to=department)
-    record = _record(demand, "escalate_leadership", working_day=date(2026, 6, 22))
-    subject, text, _html = messages.escalation_mail(record, leader, BASE, days_overdue=3)
+    subject, text, _html = _mail(_escalation(demand, "escalate_leadership", days_overdue=3), leader)
 
     assert subject.startswith("[Escalation to leadership] ")
     assert "3 working days overdue" in text and "key supervision" in text
+
+
+def test_an_escalated_milestone_is_named(make_demand, department, leader) -> None:
+    _with_mail(leader, locale="en")
+    demand = make_demand(dispatch_to=department)
+    _subject, text, _html = _mail(_escalation(demand, milestone="完成规划条件论证"), leader)
+    assert "was due for the milestone “完成规划条件论证” on 2026-06-16" in text
+
+
+def test_each_recipient_reads_the_escalation_in_their_language_under_their_name(make_demand, department,
+                                                                                 make_user) -> None:
+    demand = make_demand(dispatch_to=department)
+    readers = [_with_mail(make_user(Role.LEADER, display_name=name), locale=locale)
+               for name, locale in (("李明", None), ("Wang", "en"), ("赵红", "zh_CN"))]
+    mails = messages.escalation_mails(_escalation(demand, "escalate_leadership", 3), readers, BASE)
+
+    assert [subject[0] for subject, _text, _html in mails] == ["【", "[", "【"]
+    first, english, third = (text.splitlines() for _subject, text, _html in mails)
+    assert "李明" in first[0] and english[0] == "Dear Wang," and "赵红" in third[0]
+    # the same words for the two Chinese readers, but for whom they greet
+    assert first[1:] == third[1:] and mails[0][0] == mails[2][0]
+    assert messages.escalation_mails(_escalation(demand), [], BASE) == []
 
 
 def test_links_follow_the_configured_base_url(app, make_demand, department, make_user, monkeypatch) -> None:
     monkeypatch.setitem(app.config, "BASE_URL", "https://desk.zone.example.cn/")
     head = _with_mail(make_user(Role.HANDLER, department=department, is_head=True))
     demand = make_demand(dispatch_to=department)
-    _subject, text, html = messages.escalation_mail(_record(demand), head, messages.base_url())
+    _subject, text, html = _mail(_escalation(demand), head, messages.base_url())
 
     assert f"https://desk.zone.example.cn/demands/{demand.id}" in text
     assert "https://desk.zone.example.cn/messages/chased-for" in text
@@ -95,7 +119,7 @@ def test_links_follow_the_configured_base_url(app, make_demand, department, make
 def test_the_html_part_escapes_what_users_typed(make_demand, department, make_user) -> None:
     head = _with_mail(make_user(Role.HANDLER, department=department, is_head=True), locale="en")
     demand = make_demand("扩建<script>alert(1)</script> & 用地", dispatch_to=department)
-    _subject, text, html = messages.escalation_mail(_record(demand), head, BASE)
+    _subject, text, html = _mail(_escalation(demand), head)
 
     assert "<script>" not in html and "&lt;script&gt;" in html and "&amp; 用地" in html
     assert "<script>alert(1)</script> & 用地" in text  # the text part is plain text
@@ -111,49 +135,53 @@ def test_subject_is_one_line_and_fits_the_column(app) -> None:
 
 # The outbox
 
-def test_queue_mail_writes_a_pending_message_due_now(make_user) -> None:
-    user = _with_mail(make_user(Role.OFFICER))
-    message = messages.queue_mail("test:1", "test", user, ("Subject", "text", "<p>html</p>"), None, NOW)
+def test_queue_mails_writes_pending_messages_due_now(make_user) -> None:
+    first = _with_mail(make_user(Role.OFFICER))
+    second = _with_mail(make_user(Role.OFFICER), "two@zone.example.cn")
+    queued = messages.queue_mails([
+        messages.outbox_values("test:1", "test", first.id, "someone@zone.example.cn",
+                               ("Subject", "text", "<p>html</p>"), None, NOW),
+        _row("test:2", second)])
     db.session.commit()
 
-    assert message is not None
-    stored = db.session.get(OutboxMessage, message.id)
-    assert stored.status == "pending" and stored.attempts == 0
-    assert stored.next_attempt_at == NOW and stored.to_address == "someone@zone.example.cn"
-    assert (stored.subject, stored.body_text, stored.body_html) == ("Subject", "text", "<p>html</p>")
-    assert stored.recipient_id == user.id and stored.kind == "test"
+    assert queued == 2
+    stored = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.idempotency_key)).all()
+    assert [(m.idempotency_key, m.recipient_id, m.to_address) for m in stored] == [
+        ("test:1", first.id, "someone@zone.example.cn"), ("test:2", second.id, "two@zone.example.cn")]
+    message = stored[0]
+    assert message.status == "pending" and message.attempts == 0 and message.kind == "test"
+    assert message.next_attempt_at == NOW and message.created_at == NOW
+    assert (message.subject, message.body_text, message.body_html) == ("Subject", "text", "<p>html</p>")
 
 
-def test_queue_mail_skips_users_without_mail(make_user) -> None:
+def test_mail_goes_only_to_active_users_with_an_address(make_user) -> None:
     user = make_user(Role.OFFICER)
-    assert user.email is None
-    assert messages.queue_mail("test:1", "test", user, ("s", "t", "h"), None, NOW) is None
+    assert user.email is None and messages.mail_address(user) is None
     user.email = "   "
-    assert messages.queue_mail("test:2", "test", user, ("s", "t", "h"), None, NOW) is None
-    deactivated = _with_mail(make_user(Role.OFFICER))
-    deactivated.active = False
-    assert messages.queue_mail("test:3", "test", deactivated, ("s", "t", "h"), None, NOW) is None
-    db.session.commit()
-    assert _outbox_count() == 0
+    assert messages.mail_address(user) is None
+    user.email = " someone@zone.example.cn "
+    assert messages.mail_address(user) == "someone@zone.example.cn"
+    user.active = False
+    assert messages.mail_address(user) is None
 
 
-def test_queue_mail_queues_a_key_once(make_user) -> None:
+def test_queue_mails_queues_a_key_once(make_user) -> None:
     user = _with_mail(make_user(Role.OFFICER))
-    assert messages.queue_mail("test:1", "test", user, ("s", "t", "h"), None, NOW) is not None
-    # in the same transaction, before any flush
-    with db.session.no_autoflush:
-        assert messages.queue_mail("test:1", "test", user, ("s2", "t", "h"), None, NOW) is None
+    # given twice in one call
+    assert messages.queue_mails([_row("test:1", user), _row("test:1", user, "s2")]) == 1
     db.session.commit()
-    # and in a later one
-    assert messages.queue_mail("test:1", "test", user, ("s3", "t", "h"), None, NOW) is None
+    # and in a later transaction, among new ones
+    assert messages.queue_mails([_row("test:1", user, "s3"), _row("test:2", user)]) == 1
     db.session.commit()
-    assert _outbox_count() == 1
-    assert db.session.scalar(select(OutboxMessage.subject)) == "s"
+    assert messages.queue_mails([]) == 0
+    assert _outbox_count() == 2
+    subject = select(OutboxMessage.subject).where(OutboxMessage.idempotency_key == "test:1")
+    assert db.session.scalar(subject) == "s"
 
 
-def test_queue_mail_stays_in_the_callers_transaction(make_user) -> None:
+def test_queue_mails_stays_in_the_callers_transaction(make_user) -> None:
     user = _with_mail(make_user(Role.OFFICER))
-    messages.queue_mail("test:1", "test", user, ("s", "t", "h"), None, NOW)
+    messages.queue_mails([_row("test:1", user)])
     db.session.rollback()
     assert _outbox_count() == 0
 

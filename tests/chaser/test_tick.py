@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from servicedesk.calendar.store import working_calendar
 from servicedesk.chaser import tick
@@ -55,6 +55,7 @@ def test_a_tick_records_what_the_rules_decide(scenario) -> None:
         (s.overdue.id, "sign", "escalate_leadership"),
         (s.accepted.id, "respond", "due_soon"), (s.accepted.id, "milestone", "due_today"),
         (s.accepted.id, "extension", "due_soon"), (s.responded.id, "feedback", "overdue")}
+    versions = {d.id: d.version for d in (s.overdue, s.accepted)}
 
     result = run_tick(moment(SCENARIO_NOW))
 
@@ -107,7 +108,11 @@ def test_a_tick_records_what_the_rules_decide(scenario) -> None:
     overdue = db.session.get(Demand, s.overdue.id)
     assert overdue.escalation_level == 2 and overdue.key_supervision
     assert "督办〔2026〕0001" in overdue.key_supervision_reason
-    assert db.session.get(Demand, s.accepted.id).escalation_level == 0
+    accepted = db.session.get(Demand, s.accepted.id)
+    assert accepted.escalation_level == 0
+    # An escalation changes the demand, once for the batch: whoever saw it before must look again.
+    # Reminders leave it as it was.
+    assert (overdue.version, accepted.version) == (versions[s.overdue.id] + 1, versions[s.accepted.id])
 
 
 def test_the_same_tick_twice_records_once(scenario) -> None:
@@ -173,7 +178,7 @@ def test_a_key_recorded_by_another_tick_meanwhile_makes_the_batch_start_again(ap
     original = tick._record_action
     raced = []
 
-    def record_after_another_tick(*args: Any) -> Any:
+    def record_after_another_tick(*args: Any, **kwargs: Any) -> Any:
         if not raced:
             raced.append(True)
             barrier, results, errors = threading.Barrier(1), [], []
@@ -181,7 +186,7 @@ def test_a_key_recorded_by_another_tick_meanwhile_makes_the_batch_start_again(ap
             other.start()
             other.join(timeout=60)
             assert errors == [] and len(results[0].recorded) == 7
-        return original(*args)
+        return original(*args, **kwargs)
 
     monkeypatch.setattr(tick, "_record_action", record_after_another_tick)
     result = run_tick(moment(SCENARIO_NOW))
@@ -194,11 +199,11 @@ def test_a_tick_that_fails_half_way_leaves_whole_batches_and_a_rerun_completes(s
     original = tick._record_action
     calls = []
 
-    def fail_on_the_second(*args: Any) -> Any:
+    def fail_on_the_second(*args: Any, **kwargs: Any) -> Any:
         calls.append(args)
         if len(calls) == 2:
             raise RuntimeError("the process died")
-        return original(*args)
+        return original(*args, **kwargs)
 
     monkeypatch.setattr(tick, "_record_action", fail_on_the_second)
     with pytest.raises(RuntimeError, match="died"):
@@ -219,16 +224,88 @@ def test_a_failing_batch_of_several_leaves_nothing_of_itself(scenario, monkeypat
     original = tick._record_action
     calls = []
 
-    def fail_on_the_fifth(*args: Any) -> Any:
+    def fail_on_the_fifth(*args: Any, **kwargs: Any) -> Any:
         calls.append(args)
         if len(calls) == 5:
             raise RuntimeError("the process died")
-        return original(*args)
+        return original(*args, **kwargs)
 
     monkeypatch.setattr(tick, "_record_action", fail_on_the_fifth)
     with pytest.raises(RuntimeError):
         run_tick(moment(SCENARIO_NOW), batch_size=3)
     assert count(ChaseRecord) == 3 and totals()["chase events"] == 3
+
+
+def test_a_demand_changed_while_its_batch_escalates_it_makes_the_batch_start_again(scenario,
+                                                                                   monkeypatch) -> None:
+    """Here the change comes in the batch's own transaction; below, from another on PostgreSQL."""
+    s = scenario
+    version = s.overdue.version
+    original = tick._update_demands
+    changed = []
+
+    def changed_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        if not changed:
+            changed.append(True)
+            db.session.execute(update(Demand.__table__).where(Demand.id == s.overdue.id)
+                               .values(version=Demand.version + 1))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(tick, "_update_demands", changed_meanwhile)
+    result = run_tick(moment(SCENARIO_NOW))
+    assert result.retries == 1 and len(result.recorded) == 7
+    db.session.expire_all()
+    overdue = db.session.get(Demand, s.overdue.id)
+    assert (overdue.version, overdue.escalation_level) == (version + 1, 2)
+    assert count(EscalationNotice) == 2 and count(ChaseRecord) == 7 and totals()["chase events"] == 7
+
+
+def test_a_demand_signed_while_its_batch_escalates_it_is_not_escalated(app, scenario, monkeypatch) -> None:
+    if not is_postgresql():
+        pytest.skip("SQLite serialises writers: nobody signs while a batch holds the write lock")
+    s = scenario
+    original = tick._update_demands
+    signed = []
+
+    def sign_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        if not signed:
+            signed.append(True)
+            other = threading.Thread(target=_sign_in_another_transaction, args=(app, s.overdue.id,
+                                                                                s.handler.id))
+            other.start()
+            other.join(timeout=60)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(tick, "_update_demands", sign_meanwhile)
+    result = run_tick(moment(SCENARIO_NOW))
+    assert result.retries == 1 and result.stale == 3 and len(result.recorded) == 4
+    db.session.expire_all()
+    overdue = db.session.get(Demand, s.overdue.id)
+    assert overdue.state == "accepted" and overdue.escalation_level == 0
+    assert count(EscalationNotice) == 0 and count(OutboxMessage) == 0
+    assert s.overdue.id not in set(db.session.scalars(select(ChaseRecord.demand_id)))
+
+
+def _sign_in_another_transaction(app: Any, demand_id: int, handler_id: int) -> None:
+    from servicedesk.demands.operations import take_action
+    from servicedesk.models import User
+
+    with app.app_context():
+        try:
+            take_action(db.session.get(Demand, demand_id), Action.SIGN, db.session.get(User, handler_id), {},
+                        None, moment(SCENARIO_NOW))
+            db.session.commit()
+        finally:
+            db.session.remove()
+
+
+def test_an_escalated_milestone_is_named_in_the_mail_to_the_head(scenario) -> None:
+    run_tick(moment(SCENARIO_NOW))
+    run_tick(moment("2026-06-30T09:00+08:00"))  # the milestone due on the 29th goes to the head
+    mail = db.session.scalars(select(OutboxMessage)
+                              .where(OutboxMessage.demand_id == scenario.accepted.id)).all()
+    assert [m.recipient_id for m in mail] == [scenario.head.id]
+    assert "完成规划条件论证" in mail[0].body_text and "完成规划条件论证" in mail[0].body_html
 
 
 def test_escalation_to_the_head_then_to_leadership(make_demand, make_user, department, other_department,
@@ -356,6 +433,31 @@ def test_loading_runs_a_fixed_number_of_queries(make_demand, make_user, departme
         counts.append(counter.count)
     assert counts[0] == counts[1], counts
     assert counts[0] <= 7
+
+
+def test_a_batch_writes_in_as_many_statements_however_many_actions_it_holds(
+        make_demand, make_user, department, other_department, handler, leader, count_queries) -> None:
+    """The second tick's batch holds ten times the first's new actions (and the first's, recorded)."""
+    other_handler = make_user(Role.HANDLER, username="other", department=other_department)
+    with_email(make_user(Role.HANDLER, username="head", department=department, is_head=True))
+    with_email(leader)
+    counts, recorded = [], []
+    made = 0
+    for size in (4, 44):
+        _make_zone(make_demand, department, other_department, handler, other_handler, size - made)
+        made = size
+        db.session.expire_all()
+        with count_queries() as counter:
+            result = run_tick(moment(SCENARIO_NOW), batch_size=1000)
+        counts.append(counter.count)
+        recorded.append(result)
+    first, second = recorded
+    assert first.batches == second.batches == 1 and second.already == len(first.recorded)
+    assert len(second.recorded) == 10 * len(first.recorded)
+    assert {r.kind for r in first.recorded} == {r.kind for r in second.recorded} == {
+        "due_soon", "due_today", "overdue", "escalate_head", "escalate_leadership"}
+    assert counts[0] == counts[1], counts
+    assert counts[0] <= 20
 
 
 def test_the_demo_ticks_show_reminders_escalations_and_mail_and_twice_add_nothing(runner) -> None:
