@@ -263,7 +263,7 @@ def _write_batch(batch: Sequence[ChaseAction], shared: _Shared) -> tuple[list[Re
         return [], already, stale
     numbers = [_notice_number(action, shared.numbering) for action in owed]
     escalated, flagging = _escalate(owed, numbers, demands)
-    rows = [_record_action(action, demands[action.deadline.demand_id], number, shared.now,
+    rows = [_record_action(action, demands[action.deadline.demand_id], number,
                            flags=action.idempotency_key in flagging)
             for action, number in zip(owed, numbers, strict=True)]
     record_ids = _insert_records(rows, shared.now)
@@ -366,8 +366,7 @@ class _Rows:
     record: dict[str, Any]
 
 
-def _record_action(action: ChaseAction, demand: Row[Any], notice: str | None, now: datetime, *,
-                   flags: bool) -> _Rows:
+def _record_action(action: ChaseAction, demand: Row[Any], notice: str | None, *, flags: bool) -> _Rows:
     """The history line and the record of one action (written with the rest of the batch); `flags`
     when it puts the demand under key supervision."""
     deadline = action.deadline
@@ -405,8 +404,8 @@ def _insert_records(rows: Sequence[_Rows], now: datetime) -> dict[str, int]:
 
 
 def _insert_all(table: Table, rows: Sequence[dict[str, Any]], *returning: Column[Any],
-                **shared: Any) -> Sequence[Row[Any]]:
-    """Insert the rows (each with the same columns, and the `shared` values they all take) in one
+                **common: Any) -> Sequence[Row[Any]]:
+    """Insert the rows (each with the same columns, and the `common` values they all take) in one
     statement; the `returning` columns of the rows written, in no particular order."""
     if not rows:
         return []
@@ -416,13 +415,13 @@ def _insert_all(table: Table, rows: Sequence[dict[str, Any]], *returning: Column
         # multi-row VALUES is a new text for the driver to parse whenever a batch's size changes.
         columns = [func.unnest(bindparam(name, [row[name] for row in rows],
                                          type_=ARRAY(table.c[name].type))) for name in names]
-        values = [bindparam(name, value, type_=table.c[name].type) for name, value in shared.items()]
-        statement: Any = insert(table).from_select([*names, *shared], select(*columns, *values))
+        values = [bindparam(name, value, type_=table.c[name].type) for name, value in common.items()]
+        statement: Any = insert(table).from_select([*names, *common], select(*columns, *values))
         parameters: list[dict[str, Any]] | None = None
     else:
         # Core, not the ORM's bulk insert: that leaves a row's None values out, and rows of different
         # shapes would take a statement each.
-        statement, parameters = insert(table).values(**shared), list(rows)
+        statement, parameters = insert(table).values(**common), list(rows)
     if not returning:
         db.session.execute(statement, parameters)
         return []
