@@ -21,33 +21,42 @@ from servicedesk.dashboard.measures import (
     Figures,
     Number,
 )
-from servicedesk.dashboard.page import READERS, Names, load_dashboard
+from servicedesk.dashboard.page import READERS, ListLinks, Names, QueryStrings, load_dashboard
 from servicedesk.models import Demand
 from servicedesk.security import roles_required
 
 
-def _number(number: Number, key: str) -> dict[str, Any]:
-    args = number.filters.to_args()
-    return {"value": number.value, "label": str(LABELS.get(key, "")),
-            "definition": str(DEFINITIONS.get(key, "")),
-            "list": url_for("api.Demands", **args), "page": url_for("demands.index", **args)}
+class _Numbers:
+    """The figures of one response as JSON: each number with its label, its definition (translated
+    once) and the links of its demands (written by ListLinks, not asked of the router hundreds of
+    times)."""
 
+    def __init__(self) -> None:
+        queries = QueryStrings()
+        self.api = ListLinks(url_for("api.Demands"), queries)
+        self.page = ListLinks(url_for("demands.index"), queries)
+        self.labels = {key: str(label) for key, label in LABELS.items()}
+        self.definitions = {key: str(text) for key, text in DEFINITIONS.items()}
 
-def _figures(figures: Figures, *, average: bool = True) -> dict[str, Any]:
-    """The counts a row has, the rates both of whose counts it has, and the average where computed."""
-    counts = {str(count): _number(number, count) for count, number in figures.counts.items()}
-    rates = {}
-    for rate, (met, measured) in RATES.items():
-        if met in figures.counts and measured in figures.counts:
-            value = figures.rate(rate)
-            rates[str(rate)] = {"value": value.value, "label": str(LABELS[rate]),
-                                "definition": str(DEFINITIONS[rate]), "met": counts[met],
-                                "measured": counts[measured]}
-    average_days = None
-    if average and AVERAGE_OVER in figures.counts:
-        average_days = {"value": figures.average_days, "label": str(LABELS["average_days"]),
-                        "definition": str(DEFINITIONS["average_days"]), "over": counts[AVERAGE_OVER]}
-    return {"counts": counts, "rates": rates, "average_days": average_days}
+    def number(self, number: Number, key: str) -> dict[str, Any]:
+        return {"value": number.value, "label": self.labels.get(key, ""),
+                "definition": self.definitions.get(key, ""), "list": self.api(number.filters),
+                "page": self.page(number.filters)}
+
+    def figures(self, figures: Figures, *, average: bool = True) -> dict[str, Any]:
+        """The counts a row has, the rates both of whose counts it has, and the average where computed."""
+        counts = {str(count): self.number(number, count) for count, number in figures.counts.items()}
+        rates = {}
+        for rate, (met, measured) in RATES.items():
+            if met in figures.counts and measured in figures.counts:
+                rates[str(rate)] = {"value": figures.rate(rate).value, "label": self.labels[rate],
+                                    "definition": self.definitions[rate], "met": counts[met],
+                                    "measured": counts[measured]}
+        average_days = None
+        if average and AVERAGE_OVER in figures.counts:
+            average_days = {"value": figures.average_days, "label": self.labels["average_days"],
+                            "definition": self.definitions["average_days"], "over": counts[AVERAGE_OVER]}
+        return {"counts": counts, "rates": rates, "average_days": average_days}
 
 
 def _ref(key: int | None, name: str) -> dict[str, Any] | None:
@@ -65,6 +74,7 @@ def _listed(demand: Demand) -> dict[str, Any]:
 
 def dashboard_json(board: Dashboard, names: Names, args: Any) -> dict[str, Any]:
     scope = board.scope
+    numbers = _Numbers()
     league = league_table(board.departments, names.department_names, args.get("sort"), args.get("order"))
     return {
         "scope": {
@@ -74,17 +84,17 @@ def dashboard_json(board: Dashboard, names: Names, args: Any) -> dict[str, Any]:
             "department": _ref(scope.department_id, names.department(scope.department_id)),
             "category": _ref(scope.category_id, _category_name(names, scope.category_id)),
         },
-        "headline": _figures(board.headline),
+        "headline": numbers.figures(board.headline),
         "league": [{"department": {"id": row.department_id, "name": row.name}, "worst": sorted(row.worst),
-                    "figures": _figures(row.figures)} for row in league.rows],
+                    "figures": numbers.figures(row.figures)} for row in league.rows],
         "categories": [{"category": {"id": row.key, "name": _category_name(names, row.key)},
-                        "figures": _figures(row.figures, average=False)} for row in board.categories],
+                        "figures": numbers.figures(row.figures, average=False)} for row in board.categories],
         "companies": [{"company": {"id": row.key, "name": names.companies[row.key].name},
-                       "figures": _figures(row.figures, average=False)} for row in board.companies],
-        "ages": [{"fewest": group.fewest, "most": group.most, "open": _number(group.number, "open")}
+                       "figures": numbers.figures(row.figures, average=False)} for row in board.companies],
+        "ages": [{"fewest": group.fewest, "most": group.most, "open": numbers.number(group.number, "open")}
                  for group in board.ages],
-        "trend": [{"week": week.first, "dispatched": _number(week.dispatched, "dispatched"),
-                   "closed": _number(week.closed, "closed")} for week in board.weeks],
+        "trend": [{"week": week.first, "dispatched": numbers.number(week.dispatched, "dispatched"),
+                   "closed": numbers.number(week.closed, "closed")} for week in board.weeks],
         "red_list": [{**_listed(item.demand), "days_overdue": item.days_overdue} for item in board.red_list],
         "key_supervision": [{**_listed(demand), "reason": demand.key_supervision_reason}
                             for demand in board.key_supervision],

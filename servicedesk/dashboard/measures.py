@@ -10,13 +10,24 @@ A demand counts once per measure, in the period of its latest dispatch, response
 closing (the demand row keeps the latest of each); the earlier steps of a returned or reopened
 demand show in the returns and reopenings, counted from the history.
 
-Everything one dashboard shows comes from a fixed number of SELECTs whatever the number of
-demands: the headline numbers, the age groups and the weekly trend in one pass over the demands
-(one `count(*) FILTER (WHERE ...)` per number), the league table and each breakdown in one
-grouped SELECT, the returns by department in one, the red list and the key supervision items in
-one each.
-"""
+How a number is counted (`count_period`) depends on what it depends on, so that no SELECT reads
+every demand and the cost follows what happened in the period, not how many demands there are:
 
+- what happened in the period (`TALLIED`: dispatched, closed, responses, feedback and their kinds)
+  is the sum of the period's buckets in `demand_tallies` (whole months, whole weeks, days: `buckets`),
+  which triggers on `demands` keep in step with the very columns the filters read (models.dashboard);
+- what depends on today is counted live among the only rows that can count: the open demands
+  (`OPEN_COUNTS`, the age groups, the companies, the red list and the key supervision items, from
+  an index of the open demands), the unsigned demands whose sign deadline has passed (the rest of
+  the sign deadlines measured, from a partial index); each with the filters' own conditions;
+- the returns and reopenings come from `counted_events`, the history's events with their demand's
+  lead department and category now, kept in step by triggers too.
+
+Each is read once for the whole period by lead department and category, then added up for the
+headline, the league table and the categories (a demand has one lead department and one category):
+a fixed number of SELECTs whatever the number of demands. tests/dashboard checks every number
+against the count of its list.
+"""
 from __future__ import annotations
 
 import enum
@@ -26,10 +37,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, Result, Select, and_, func, null, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
-from servicedesk.demands.operations import visibility_clause
+from servicedesk.demands.operations import sees_all
 from servicedesk.demands.search import (
     OPEN_STATE_VALUES,
     CardWindow,
@@ -42,10 +53,11 @@ from servicedesk.demands.search import (
     demand_query,
     start_of,
 )
-from servicedesk.domain.lifecycle import Action, CloseReason, Feedback, Outcome, State
+from servicedesk.domain.lifecycle import CloseReason, Feedback, Outcome, State
 from servicedesk.domain.workdays import DAY, WorkingCalendar
 from servicedesk.extensions import db
-from servicedesk.models import Demand, DemandEvent, User
+from servicedesk.models import CountedEvent, Demand, DemandTally, User
+from servicedesk.models.dashboard import REOPENING, RETURN, TALLY_COLUMNS
 
 # The period
 
@@ -122,11 +134,12 @@ class Scope:
 
     def filters(self, **narrowing: Any) -> DemandFilters:
         """The scope as list filters, narrowed further (the department counts as lead department)."""
-        base = DemandFilters(
-            department_id=self.department_id, category_id=self.category_id, company_id=self.company_id,
-            department_role=DepartmentRole.LEAD if self.department_id is not None else DepartmentRole.ANY,
-        )
-        return replace(base, **narrowing)
+        # made at once, not replaced: a dashboard makes hundreds
+        return DemandFilters(**{
+            "department_id": self.department_id, "category_id": self.category_id,
+            "company_id": self.company_id,
+            "department_role": DepartmentRole.LEAD if self.department_id is not None else DepartmentRole.ANY,
+            **narrowing})
 
     def args(self) -> dict[str, Any]:
         """The dashboard's own query string for this scope."""
@@ -345,19 +358,69 @@ class Figures:
         return RateValue(self.counts[met], self.counts[measured])
 
 
-def _tally_columns(tallies: Mapping[str, DemandFilters], window: CardWindow) -> list[Any]:
-    return [func.count().filter(and_(*conditions(filters, window))).label(name)
-            for name, filters in tallies.items()]
+# Where each count is read
+
+#: the counts the tallies hold (models.dashboard, kept in step with the demands by triggers), each the sum
+#: of these columns over the buckets that make up the period
+TALLIED: Mapping[Count, tuple[str, ...]] = {
+    Count.DISPATCHED: ("dispatched",),
+    # and, counted live, the unsigned demands past their sign deadline: it passes without a write
+    Count.SIGN_MEASURED: ("signed_on_time", "signed_late"),
+    Count.SIGNED_ON_TIME: ("signed_on_time",),
+    Count.CLOSED: ("closed",),
+    Count.CLOSED_RESOLVED: ("closed_resolved",),
+    Count.CLOSED_WITHDRAWN: ("closed_withdrawn",),
+    Count.CLOSED_DUPLICATE: ("closed_duplicate",),
+    Count.SOLVED: ("solved",),
+    Count.PARTLY_SOLVED: ("partly_solved",),
+    Count.RESPONSES: ("responses",),
+    Count.RESPONSES_ON_TIME: ("responses_on_time",),
+    Count.FEEDBACK: ("feedback",),
+    Count.SATISFIED: ("satisfied",),
+}
+#: the counts of the open demands, which change with today: counted live among the open demands alone
+OPEN_COUNTS = (Count.OPEN, Count.OVERDUE, Count.OVERDUE_DEPARTMENT, Count.OVERDUE_OFFICER,
+               Count.KEY_SUPERVISION)
 
 
-def _average_column(filters: DemandFilters, window: CardWindow) -> Any:
-    return func.avg(Demand.handling_days).filter(and_(*conditions(filters, window))).label("average_days")
+def buckets(first: date, last: date) -> list[tuple[str, date]]:
+    """The tally buckets (grain, first day) that make up first..last exactly: whole months, whole weeks
+    (unless a whole month begins in one) and single days."""
+    found = []
+    day = first
+    while day <= last:
+        grain = _grain_at(day, last)
+        found.append((grain, day))
+        day = _bucket_end(grain, day) + DAY
+    return found
 
 
-def _figures(scope: Scope, values: Mapping[str, Any], counts: Iterable[Count] = tuple(COUNTS)) -> Figures:
-    numbers = {count: Number(int(values[count.value] or 0), COUNTS[count](scope)) for count in counts}
-    average = values.get("average_days")
-    return Figures(numbers, float(average) if average is not None else None)
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _bucket_end(grain: str, day: date) -> date:
+    if grain == "month":
+        return _next_month(day) - DAY
+    return day + timedelta(days=6) if grain == "week" else day
+
+
+def _grain_at(day: date, last: date) -> str:
+    if day.day == 1 and _bucket_end("month", day) <= last:
+        return "month"
+    sunday, month = day + timedelta(days=6), _next_month(day)
+    whole_month_inside = month <= sunday and _bucket_end("month", month) <= last
+    if day.weekday() == 0 and sunday <= last and not whole_month_inside:
+        return "week"
+    return "day"
+
+
+def _in_buckets(found: Iterable[tuple[str, date]]) -> ColumnElement[bool]:
+    days: dict[str, list[date]] = {}
+    for grain, day in found:
+        days.setdefault(grain, []).append(day)
+    return or_(*(and_(DemandTally.grain == grain, DemandTally.first_day.in_(firsts))
+                 for grain, firsts in days.items()))
 
 
 # Age of open demands and the weekly trend
@@ -404,6 +467,208 @@ def _week_filters(scope: Scope, monday: date) -> tuple[DemandFilters, DemandFilt
             _closed(scope, **scope.days("closed_from", "closed_to", monday, sunday)))
 
 
+def weekly_trend(scope: Scope) -> list[Week]:
+    """Dispatched and closed in each of the trend's weeks: one SELECT of the weeks' tallies."""
+    mondays = trend_weeks(scope)
+    statement = (select(DemandTally.first_day, func.sum(DemandTally.dispatched).label("dispatched"),
+                        func.sum(DemandTally.closed).label("closed"))
+                 .where(_in_buckets(("week", monday) for monday in mondays), *_tally_scope(scope))
+                 .group_by(DemandTally.first_day))
+    found = {row.first_day: row for row in db.session.execute(statement)}
+    weeks = []
+    for monday in mondays:
+        dispatched, closed = _week_filters(scope, monday)
+        row = found.get(monday)
+        weeks.append(Week(monday, Number(row.dispatched if row else 0, dispatched),
+                          Number(row.closed if row else 0, closed)))
+    return weeks
+
+
+def _tally_scope(scope: Scope) -> list[ColumnElement[bool]]:
+    where = []
+    if scope.department_id is not None:
+        where.append(DemandTally.lead_department_id == scope.department_id)
+    if scope.category_id is not None:
+        where.append(DemandTally.category_id == scope.category_id)
+    return where
+
+
+# Counting a period
+
+#: a lead department (None: none) and a category
+Cell = tuple[int | None, int]
+#: what is counted for each cell, in order: every count, the handling days of the responses and how
+#: many of them have some, the age groups
+SLOTS: tuple[str, ...] = (*(count.value for count in Count), "handling_days", "handling_counted",
+                          *(f"age_{index}" for index in range(len(AGE_GROUPS))))
+_SLOT = {name: index for index, name in enumerate(SLOTS)}
+
+
+def _figures(scope: Scope, values: Sequence[int], counts: Iterable[Count] = tuple(Count), *,
+             average: bool = True) -> Figures:
+    numbers = {count: Number(values[_SLOT[count]], COUNTS[count](scope)) for count in counts}
+    counted = values[_SLOT["handling_counted"]]
+    return Figures(numbers, values[_SLOT["handling_days"]] / counted if average and counted else None)
+
+
+@dataclass
+class Counted:
+    """Every count of a scope's period for each lead department and category, and the returns of each
+    returning department (None: of any): read in a fixed number of SELECTs, then added up for the
+    headline, the league table and the categories. A demand has one lead department and one category,
+    so a count of several cells is the sum of theirs."""
+
+    scope: Scope
+    cells: dict[Cell, list[int]] = field(default_factory=dict)
+    returns: dict[int | None, int] = field(default_factory=dict)
+
+    def add(self, result: Result[Any], slots: Mapping[str, Sequence[str]]) -> None:
+        """Rows of (lead department, category, values...): each slot adds up the columns named."""
+        keys = list(result.keys())
+        taken = [(_SLOT[slot], [keys.index(name) for name in names]) for slot, names in slots.items()]
+        for row in result:
+            values = self.cells.setdefault((row[0] or None, row[1]), [0] * len(SLOTS))
+            for slot, columns in taken:
+                for column_ in columns:
+                    values[slot] += row[column_]
+
+    def headline(self) -> Figures:
+        scope = self.scope
+        return _figures(scope, self._returned(self._sum(scope.department_id, scope.category_id),
+                                              scope.department_id))
+
+    def league(self) -> list[Breakdown]:
+        """Each department that leads a demand counted here, or returned one."""
+        ungrouped = replace(self.scope, department_id=None)
+        rows = self._grouped(0, category_id=self.scope.category_id)
+        for department_id in self.returns.keys() - {None}:
+            rows.setdefault(department_id, [0] * len(SLOTS))
+        return [Breakdown(department_id, _figures(
+                    replace(ungrouped, department_id=department_id),
+                    self._returned(rows[department_id], department_id), (*LEAGUE_COUNTS, Count.RETURNS)))
+                for department_id in sorted(rows)]
+
+    def categories(self) -> list[Breakdown]:
+        ungrouped = replace(self.scope, category_id=None)
+        rows = self._grouped(1, department_id=self.scope.department_id)
+        return [Breakdown(category_id, _figures(replace(ungrouped, category_id=category_id), values,
+                                                CATEGORY_COUNTS, average=False))
+                for category_id, values in rows.items()]
+
+    def ages(self, calendar: WorkingCalendar) -> list[AgeGroup]:
+        values = self._sum(self.scope.department_id, self.scope.category_id)
+        return [AgeGroup(fewest, most, Number(values[_SLOT[f"age_{index}"]], filters))
+                for index, (fewest, most, filters) in enumerate(age_filters(self.scope, calendar))]
+
+    def _sum(self, department_id: int | None, category_id: int | None) -> list[int]:
+        chosen = [values for (lead, category), values in self.cells.items()
+                  if department_id in (None, lead) and category_id in (None, category)]
+        return [sum(slot) for slot in zip(*chosen, strict=True)] if chosen else [0] * len(SLOTS)
+
+    def _grouped(self, axis: int, *, department_id: int | None = None,
+                 category_id: int | None = None) -> dict[int, list[int]]:
+        """The cells added up by department (axis 0) or category (1), leaving out those counting nothing."""
+        grouped: dict[int, list[list[int]]] = {}
+        for cell, values in self.cells.items():
+            if cell[axis] is not None and department_id in (None, cell[0]) and category_id in (None, cell[1]):
+                grouped.setdefault(cell[axis], []).append(values)
+        sums = {key: [sum(slot) for slot in zip(*rows, strict=True)] for key, rows in grouped.items()}
+        return {key: values for key, values in sums.items() if any(values)}
+
+    def _returned(self, values: list[int], department_id: int | None) -> list[int]:
+        values[_SLOT[Count.RETURNS]] = self.returns.get(department_id, 0)
+        return values
+
+
+def count_period(user: User, scope: Scope, window: CardWindow, calendar: WorkingCalendar) -> Counted:
+    """Every count of the scope's period, by lead department and category (the scope's own department
+    and category are left to the adding up): the tallies of the period's buckets, then, live, the open
+    demands, the unsigned demands past their sign deadline, the reopenings and the returns."""
+    if not sees_all(user):
+        raise PermissionError("the dashboard counts every demand: for those who see them all")
+    counted = Counted(scope)
+    counted.add(db.session.execute(_tallies(scope)),
+                {**TALLIED, "handling_days": ("handling_days",), "handling_counted": ("handling_counted",)})
+    ungrouped = replace(scope, department_id=None, category_id=None)
+    of_open = {count.value: COUNTS[count](ungrouped) for count in OPEN_COUNTS}
+    of_open.update((f"age_{index}", filters)
+                   for index, (_fewest, _most, filters) in enumerate(age_filters(ungrouped, calendar)))
+    _count_by_cell(counted, {name: _count_among(filters, window, OPEN_ONLY)
+                             for name, filters in of_open.items()}, *conditions(OPEN_ONLY, window))
+    # the signed ones are tallied; an unsigned one counts once its sign deadline has passed
+    measured = COUNTS[Count.SIGN_MEASURED](ungrouped)
+    _count_by_cell(counted, {Count.SIGN_MEASURED: _count_among(measured, window)},
+                   Demand.signed_at.is_(None), Demand.sign_due < window.today)
+    counted.add(db.session.execute(_reopenings(scope)), {Count.REOPENINGS: (Count.REOPENINGS,)})
+    counted.returns = _returns_by_department(scope)
+    return counted
+
+
+def _tallies(scope: Scope) -> Select[Any]:
+    """The sums of the period's buckets, by lead department and category."""
+    return (select(DemandTally.lead_department_id, DemandTally.category_id,
+                   *(func.sum(getattr(DemandTally, name)).label(name) for name in TALLY_COLUMNS))
+            .where(_in_buckets(buckets(scope.period.first, scope.period.last)))
+            .group_by(DemandTally.lead_department_id, DemandTally.category_id))
+
+
+#: no narrowing: every demand
+EVERY_DEMAND = DemandFilters()
+#: the demands every count of open demands is among
+OPEN_ONLY = DemandFilters(states=OPEN_STATE_VALUES)
+
+
+def _count_among(filters: DemandFilters, window: CardWindow,
+                 within: DemandFilters = EVERY_DEMAND) -> ColumnElement[int]:
+    """count(*) of the demands the filters match, among rows that `within` has matched already (the
+    statement's WHERE): the filters' own conditions but those `within` asks too (once is enough)."""
+    asked = {name: getattr(within, name) for name in within.narrowing}
+    if any(getattr(filters, name) != value for name, value in asked.items()):
+        raise ValueError(f"{filters} does not narrow {within}")
+    rest = conditions(replace(filters, **{name: getattr(EVERY_DEMAND, name) for name in asked}), window)
+    return func.count().filter(and_(*rest)) if rest else func.count()
+
+
+def _count_by_cell(counted: Counted, columns: Mapping[str, ColumnElement[int]],
+                   *where: ColumnElement[bool]) -> None:
+    """Each column counted among the demands `where` matches (the only ones that can count), by lead
+    department and category."""
+    statement = (select(Demand.lead_department_id, Demand.category_id,
+                        *(column.label(name) for name, column in columns.items()))
+                 .where(*where).group_by(Demand.lead_department_id, Demand.category_id))
+    counted.add(db.session.execute(statement), {name: (name,) for name in columns})
+
+
+# The returns and reopenings: counted_events, the history's events with their demand's lead department
+# and category now (models.dashboard)
+
+def _counted_in_period(kind: str, scope: Scope) -> list[ColumnElement[bool]]:
+    return [CountedEvent.kind == kind, CountedEvent.at >= start_of(scope.period.first),
+            CountedEvent.at < start_of(scope.period.last + DAY)]
+
+
+def _reopenings(scope: Scope) -> Select[Any]:
+    """The demands reopened in the period, by lead department and category."""
+    reopened = func.count(func.distinct(CountedEvent.demand_id)).label(Count.REOPENINGS)
+    return (select(CountedEvent.lead_department_id, CountedEvent.category_id, reopened)
+            .where(*_counted_in_period(REOPENING, scope))
+            .group_by(CountedEvent.lead_department_id, CountedEvent.category_id))
+
+
+def _returns_by_department(scope: Scope) -> dict[int | None, int]:
+    """How many demands each department returned in the period, and (None) any department, within
+    the scope's category."""
+    where = _counted_in_period(RETURN, scope)
+    if scope.category_id is not None:
+        where.append(CountedEvent.category_id == scope.category_id)
+    returned = func.count(func.distinct(CountedEvent.demand_id))
+    by_department = (select(CountedEvent.actor_department_id, returned)
+                     .where(*where, CountedEvent.actor_department_id.is_not(None))
+                     .group_by(CountedEvent.actor_department_id))
+    return {department_id: count for department_id, count in db.session.execute(
+        union_all(by_department, select(null(), returned).where(*where)))}
+
+
 # The dashboard
 
 RED_LIST_SIZE = 10
@@ -438,27 +703,6 @@ class Dashboard:
     key_supervision: list[Demand] = field(default_factory=list)
 
 
-def headline(user: User, scope: Scope, window: CardWindow, calendar: WorkingCalendar) -> Dashboard:
-    """The headline figures, the age groups and the weekly trend: one SELECT."""
-    tallies = {count.value: COUNTS[count](scope) for count in COUNTS}
-    ages = age_filters(scope, calendar)
-    tallies.update({f"age_{index}": filters for index, (_f, _m, filters) in enumerate(ages)})
-    mondays = trend_weeks(scope)
-    for index, monday in enumerate(mondays):
-        tallies[f"dispatched_{index}"], tallies[f"closed_{index}"] = _week_filters(scope, monday)
-    statement = select(*_tally_columns(tallies, window), _average_column(COUNTS[AVERAGE_OVER](scope), window))
-    values = db.session.execute(statement.select_from(Demand).where(visibility_clause(user))).one()._mapping
-    return Dashboard(
-        scope=scope,
-        headline=_figures(scope, values),
-        ages=[AgeGroup(fewest, most, Number(values[f"age_{index}"], filters))
-              for index, (fewest, most, filters) in enumerate(ages)],
-        weeks=[Week(monday, Number(values[f"dispatched_{index}"], tallies[f"dispatched_{index}"]),
-                    Number(values[f"closed_{index}"], tallies[f"closed_{index}"]))
-               for index, monday in enumerate(mondays)],
-    )
-
-
 #: what the league table shows of each department: the overdue steps it owes; its returns come from the
 #: history, grouped apart
 LEAGUE_COUNTS = (Count.OPEN, Count.OVERDUE_DEPARTMENT, Count.SIGN_MEASURED, Count.SIGNED_ON_TIME,
@@ -470,68 +714,26 @@ CATEGORY_COUNTS = (Count.OPEN, Count.OVERDUE, Count.DISPATCHED, Count.CLOSED)
 COMPANY_COUNTS = (Count.OPEN, Count.OVERDUE, Count.KEY_SUPERVISION)
 
 
-def league(user: User, scope: Scope, window: CardWindow) -> list[Breakdown]:
-    """Each lead department's figures (one grouped SELECT) and its returns (one more)."""
-    rows = _grouped(user, scope, window, Demand.lead_department_id, "department_id", LEAGUE_COUNTS,
-                    average=True)
-    returns = _returns_by_department(user, scope)
-    figures = {row.key: row.figures for row in rows}
-    for department_id in returns.keys() - figures.keys():  # returned some, leads none
-        figures[department_id] = _figures(replace(scope, department_id=department_id),
-                                          dict.fromkeys((c.value for c in LEAGUE_COUNTS), 0), LEAGUE_COUNTS)
-    return [Breakdown(department_id, Figures(
-        {**figures[department_id].counts,
-         Count.RETURNS: Number(returns.get(department_id, 0),
-                               _returns(replace(scope, department_id=department_id)))},
-        figures[department_id].average_days)) for department_id in sorted(figures)]
+def league(user: User, scope: Scope, window: CardWindow, calendar: WorkingCalendar) -> list[Breakdown]:
+    """Each lead department's figures (the league table and its Excel export)."""
+    return count_period(user, scope, window, calendar).league()
 
 
-def by_category(user: User, scope: Scope, window: CardWindow) -> list[Breakdown]:
-    return _grouped(user, scope, window, Demand.category_id, "category_id", CATEGORY_COUNTS)
-
-
-def by_company(user: User, scope: Scope, window: CardWindow, limit: int = TOP_COMPANIES) -> list[Breakdown]:
-    """The companies with most open demands (and at least one)."""
-    # Every number of it counts open demands only: reading just those (the state's index) rather
-    # than every demand in company order takes 7 ms instead of 180 at 100,000 demands.
-    return _grouped(user, scope, window, Demand.company_id, "company_id", COMPANY_COUNTS,
-                    order_by=Count.OPEN, limit=limit, within=(Demand.state.in_(OPEN_STATE_VALUES),))
-
-
-def _grouped(user: User, scope: Scope, window: CardWindow, column_: Any, scope_field: str,
-             counts: Sequence[Count], *, average: bool = False, order_by: Count | None = None,
-             limit: int | None = None, within: Sequence[Any] = ()) -> list[Breakdown]:
-    """One SELECT grouped by a column; each group's numbers link to the scope narrowed to it.
-    `within` narrows the rows read to those that all the counts are among."""
-    ungrouped = replace(scope, **{scope_field: None})
-    tallies = {count.value: COUNTS[count](ungrouped) for count in counts}
-    columns = _tally_columns(tallies, window)
-    if average:
-        columns.append(_average_column(COUNTS[AVERAGE_OVER](ungrouped), window))
-    statement = (select(column_.label("key"), *columns).select_from(Demand)
-                 .where(visibility_clause(user), column_.is_not(None), *within).group_by(column_))
-    if order_by is not None:
-        ordering = columns[counts.index(order_by)]
-        statement = statement.having(ordering > 0).order_by(ordering.desc(), column_)
-    if limit is not None:
-        statement = statement.limit(limit)
-    return [Breakdown(row.key, _figures(replace(ungrouped, **{scope_field: row.key}), row._mapping, counts))
+def by_company(scope: Scope, window: CardWindow, limit: int = TOP_COMPANIES) -> list[Breakdown]:
+    """The companies with most open demands (and at least one): one grouped SELECT among the scope's
+    open demands, which every number of it counts."""
+    ungrouped = replace(scope, company_id=None)
+    within = COUNTS[Count.OPEN](ungrouped)
+    columns = [_count_among(COUNTS[count](ungrouped), window, within).label(count.value)
+               for count in COMPANY_COUNTS]
+    most = columns[COMPANY_COUNTS.index(Count.OPEN)]
+    statement = (select(Demand.company_id.label("key"), *columns)
+                 .where(*conditions(within, window)).group_by(Demand.company_id)
+                 .having(most > 0).order_by(most.desc(), Demand.company_id).limit(limit))
+    return [Breakdown(row.key, Figures({count: Number(row._mapping[count.value],
+                                                      COUNTS[count](replace(ungrouped, company_id=row.key)))
+                                        for count in COMPANY_COUNTS}, None))
             for row in db.session.execute(statement)]
-
-
-def _returns_by_department(user: User, scope: Scope) -> dict[int, int]:
-    """How many demands each department returned in the period, from the history (within the
-    category, among the demands the user may see)."""
-    within = conditions(replace(scope, department_id=None).filters(), None)
-    statement = (
-        select(DemandEvent.actor_department_id, func.count(func.distinct(DemandEvent.demand_id)))
-        .join(Demand, Demand.id == DemandEvent.demand_id)
-        .where(DemandEvent.action == Action.RETURN.value, DemandEvent.actor_department_id.is_not(None),
-               DemandEvent.at >= start_of(scope.period.first),
-               DemandEvent.at < start_of(scope.period.last + DAY),
-               visibility_clause(user), *within)
-        .group_by(DemandEvent.actor_department_id))
-    return {department_id: count for department_id, count in db.session.execute(statement)}
 
 
 def red_list(user: User, scope: Scope, window: CardWindow, calendar: WorkingCalendar,
@@ -549,17 +751,21 @@ def key_supervision_items(user: User, scope: Scope, window: CardWindow,
 
 
 def _listed(user: User, filters: DemandFilters, window: CardWindow, limit: int) -> list[Demand]:
-    statement = demand_query(user, filters, window).options(
-        joinedload(Demand.company), joinedload(Demand.lead_department)).limit(limit)
+    """The first demands of the list: chosen from an index alone, then only those rows read (sorting
+    every candidate row would read each of them)."""
+    listed = demand_query(user, filters, window)
+    first = listed.with_only_columns(Demand.id).limit(limit)
+    statement = listed.where(Demand.id.in_(first)).options(
+        joinedload(Demand.company), joinedload(Demand.lead_department))
     return list(db.session.scalars(statement))
 
 
 def dashboard(user: User, scope: Scope, window: CardWindow, calendar: WorkingCalendar) -> Dashboard:
     """Everything the page shows, in a fixed number of SELECTs."""
-    result = headline(user, scope, window, calendar)
-    result.departments = league(user, scope, window)
-    result.categories = by_category(user, scope, window)
-    result.companies = by_company(user, scope, window)
-    result.red_list = red_list(user, scope, window, calendar)
-    result.key_supervision = key_supervision_items(user, scope, window)
-    return result
+    counted = count_period(user, scope, window, calendar)
+    return Dashboard(
+        scope=scope, headline=counted.headline(), ages=counted.ages(calendar), weeks=weekly_trend(scope),
+        departments=counted.league(), categories=counted.categories(), companies=by_company(scope, window),
+        red_list=red_list(user, scope, window, calendar),
+        key_supervision=key_supervision_items(user, scope, window),
+    )

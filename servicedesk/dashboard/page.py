@@ -1,5 +1,6 @@
 """What the dashboard's page, its chart, its league export and the API read from a query string: the
-scope (period, department, category), the measures of that scope, and the names they show.
+scope (period, department, category), the measures of that scope, and the names they show; and the
+links of its numbers to the demand lists.
 
 The query string is read leniently, as the lists read theirs: an unknown period, a malformed or
 reversed range, an unknown department or category are ignored (this month, every department), never
@@ -9,12 +10,15 @@ count when the period is absent or `range`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import select
+from werkzeug.datastructures import iter_multi_items
 
 from servicedesk.calendar.store import working_calendar
 from servicedesk.dashboard.measures import (
@@ -23,11 +27,12 @@ from servicedesk.dashboard.measures import (
     Period,
     PeriodKind,
     Scope,
+    Week,
     dashboard,
-    headline,
     league,
+    weekly_trend,
 )
-from servicedesk.demands.search import card_window
+from servicedesk.demands.search import DemandFilters, card_window
 from servicedesk.extensions import db
 from servicedesk.i18n import is_chinese
 from servicedesk.models import Category, Company, Department, Role, User
@@ -35,6 +40,47 @@ from servicedesk.models import Category, Company, Department, Role, User
 #: who may read the dashboard (the page, its chart and export, the API)
 READERS = (Role.LEADER, Role.OFFICER)
 FIXED_PERIODS = tuple(kind for kind in PeriodKind if kind is not PeriodKind.RANGE)
+
+
+#: what a query string leaves unquoted, as werkzeug.urls writes one for url_for
+QUERY_SAFE = "!$'()*,/:;?@"
+
+
+@functools.lru_cache(maxsize=4096)
+def _query_pair(name: str, value: Any) -> str:
+    # a dashboard's links repeat the same few states, days and ids: each pair is quoted once
+    return urlencode([(name, value)], safe=QUERY_SAFE)
+
+
+class QueryStrings:
+    """The query string of each number's filters, written once per filters object (a rate's cases
+    are linked twice; the API links each number twice)."""
+
+    def __init__(self) -> None:
+        # the filters are kept with their query, so that their id is not reused meanwhile
+        self._written: dict[int, tuple[DemandFilters, str]] = {}
+
+    def __call__(self, filters: DemandFilters) -> str:
+        written = self._written.get(id(filters))
+        if written is None:
+            query = "&".join(_query_pair(name, value) for name, value in iter_multi_items(filters.to_args())
+                             if value is not None)
+            written = self._written[id(filters)] = (filters, query)
+        return written[1]
+
+
+class ListLinks:
+    """The links of a dashboard's numbers to a demand list: `base` (url_for of the list) and the query
+    of each number's filters, written as url_for writes it but without asking the router for each of
+    the hundreds of numbers of a dashboard."""
+
+    def __init__(self, base: str, queries: QueryStrings | None = None) -> None:
+        self.base = base
+        self.queries = queries or QueryStrings()
+
+    def __call__(self, filters: DemandFilters) -> str:
+        query = self.queries(filters)
+        return f"{self.base}?{query}" if query else self.base
 
 
 def period_of(args: Mapping[str, Any], today: date) -> Period:
@@ -126,14 +172,14 @@ def load_dashboard(user: User, args: Mapping[str, Any], today: date) -> Loaded:
     return Loaded(board, names)
 
 
-def load_headline(user: User, args: Mapping[str, Any], today: date) -> Dashboard:
-    """The headline figures, the age groups and the weekly trend only (the chart's numbers)."""
-    calendar = working_calendar()
-    return headline(user, scope_of(args, today, Names.load()), card_window(today, calendar), calendar)
+def load_trend(args: Mapping[str, Any], today: date) -> list[Week]:
+    """The weekly trend only (the chart's numbers)."""
+    return weekly_trend(scope_of(args, today, Names.load()))
 
 
 def load_league(user: User, args: Mapping[str, Any], today: date) -> tuple[Scope, list[Breakdown], Names]:
     """The league table's rows only (the Excel export)."""
     names = Names.load()
     scope = scope_of(args, today, names)
-    return scope, league(user, scope, card_window(today)), names
+    calendar = working_calendar()
+    return scope, league(user, scope, card_window(today, calendar), calendar), names

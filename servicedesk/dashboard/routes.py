@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, render_template, request
-from flask_babel import format_decimal, format_percent
+from flask import Response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,19 +13,26 @@ from servicedesk import clock
 from servicedesk.chaser.messages import ESCALATION_LEVELS
 from servicedesk.dashboard import bp, charts
 from servicedesk.dashboard.league import LEAGUE_COLUMNS, League, league_table, league_workbook
+from servicedesk.dashboard.links import NumberLinks
 from servicedesk.dashboard.measures import (
     AVERAGE_OVER,
     CATEGORY_COUNTS,
     COMPANY_COUNTS,
     DEFINITIONS,
     LABELS,
-    RATES,
     AgeGroup,
     Count,
     PeriodKind,
     Rate,
 )
-from servicedesk.dashboard.page import READERS, dates_refused, load_dashboard, load_headline, load_league
+from servicedesk.dashboard.page import (
+    READERS,
+    ListLinks,
+    dates_refused,
+    load_dashboard,
+    load_league,
+    load_trend,
+)
 from servicedesk.demands.forms import STEP_LABELS
 from servicedesk.security import roles_required
 
@@ -47,17 +53,6 @@ DEFINED: tuple[str, ...] = (
 )
 
 
-@bp.app_template_filter("percent")
-def percent(value: float) -> str:
-    """A share as a percentage with one decimal: 66.7%."""
-    return format_percent(value, "#,##0.0%")
-
-
-@bp.app_template_filter("one_decimal")
-def one_decimal(value: float) -> str:
-    return format_decimal(value, "#,##0.0")
-
-
 def age_label(group: AgeGroup) -> str:
     if group.most is None:
         return _("Over %(days)d", days=group.fewest - 1)
@@ -73,9 +68,13 @@ def league_args(league: League) -> dict[str, str]:
 
 
 def _page_context() -> dict[str, Any]:
+    # each label and definition is shown many times: translated once
+    definitions = {key: str(text) for key, text in DEFINITIONS.items()}
     return {
-        "columns": LEAGUE_COLUMNS, "labels": LABELS, "definitions": DEFINITIONS, "Count": Count,
-        "Rate": Rate, "rates": tuple(Rate), "rate_parts": RATES, "average_over": AVERAGE_OVER,
+        "columns": LEAGUE_COLUMNS, "labels": {key: str(label) for key, label in LABELS.items()},
+        "definitions": definitions,
+        "numbers": NumberLinks(ListLinks(url_for("demands.index")), definitions), "Count": Count,
+        "Rate": Rate, "rates": tuple(Rate), "average_over": AVERAGE_OVER,
         "defined": DEFINED, "footnotes": {key: number for number, key in enumerate(DEFINED, start=1)},
         "period_labels": PERIOD_LABELS, "category_counts": CATEGORY_COUNTS,
         "company_counts": COMPANY_COUNTS, "step_labels": STEP_LABELS, "escalation_labels": ESCALATION_LEVELS,
@@ -101,8 +100,7 @@ def index() -> str:
 @roles_required(*READERS)
 def trend_svg() -> Response:
     """The weekly trend of the page's scope, as an SVG image."""
-    board = load_headline(current_user._get_current_object(), request.args, clock.today())
-    response = Response(charts.trend_svg(board.weeks), mimetype="image/svg+xml")
+    response = Response(charts.trend_svg(load_trend(request.args, clock.today())), mimetype="image/svg+xml")
     # pygal styles the chart with an inline <style>: this response's own policy allows that and
     # nothing else; set here, so that the application's default (set only where none is) stays off.
     response.headers["Content-Security-Policy"] = charts.SVG_CONTENT_SECURITY_POLICY

@@ -4,6 +4,7 @@ from servicedesk.models.audit import AuditEvent
 from servicedesk.models.calendar import CalendarDay, CalendarYear, CategoryTimeLimit, TimeLimitSetting
 from servicedesk.models.chase import ChaseRecord, EscalationNotice, Notification, OutboxMessage
 from servicedesk.models.company import Company
+from servicedesk.models.dashboard import CountedEvent, DemandTally
 from servicedesk.models.demand import (
     Attachment,
     Demand,
@@ -26,8 +27,10 @@ __all__ = [
     "CategoryTimeLimit",
     "ChaseRecord",
     "Company",
+    "CountedEvent",
     "Demand",
     "DemandEvent",
+    "DemandTally",
     "Department",
     "EscalationNotice",
     "ExtensionRequest",

@@ -151,7 +151,8 @@ class Demand(Base):
     close_reason: Mapped[str | None] = mapped_column(String(30))
     returns_count: Mapped[int] = mapped_column(Integer, default=0)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
-    key_supervision: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
+    #: indexed with the state (models.dashboard)
+    key_supervision: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     key_supervision_reason: Mapped[str | None] = mapped_column(Text)
     #: how far the chaser has escalated it: 0 none, 1 the department head, 2 leadership
     escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0", index=True)
@@ -189,8 +190,8 @@ class DemandEvent(Base):
 
     __tablename__ = "demand_events"
     __table_args__ = (
-        #: the dashboard counts returns (by the department that returned) in a period from the index alone
-        Index("ix_demand_events_action_at", "action", "at", "actor_department_id", "demand_id"),
+        #: the demands returned or reopened in a period (the dashboard's drill-downs)
+        Index("ix_demand_events_action_at", "action", "at"),
         #: a demand's events of one kind (the lists' last return), and a demand's history by its prefix
         Index("ix_demand_events_demand_action", "demand_id", "action"),
     )

@@ -187,9 +187,15 @@ def test_the_dashboard_takes_a_fixed_number_of_queries(june: June, count_queries
     with count_queries() as more:
         board(june)
     assert more.count == few.count
-    aggregates = [s for s in few.statements if s.startswith("SELECT") and "count(*) FILTER" in s]
-    assert len(aggregates) == 4  # headline, league, categories, companies
-    assert few.count <= 15
+    # the period's buckets and the trend's weeks from the tallies, the returns and reopenings from the
+    # counted events, the open and the unsigned demands live, and nothing reads every demand
+    reads = [" ".join(s.split()) for s in few.statements if s.startswith("SELECT")]
+    assert sum(" FROM demand_tallies " in s for s in reads) == 2
+    assert sum(" FROM counted_events " in s for s in reads) == 2
+    counted = [s for s in reads if " FROM demands " in s and "count(*)" in s]
+    assert len(counted) == 3  # open demands by cell, unsigned demands by cell, companies
+    assert all(" WHERE demands.state IN " in s or " WHERE demands.signed_at IS NULL " in s for s in counted)
+    assert few.count <= 16
 
 
 @pytest.mark.parametrize(("kind", "first", "last"), [
