@@ -17,9 +17,10 @@ through the Flask test client signed in as the desk's users, with the clock pinn
   the busiest department, an officer, a leader), the dashboard (this month, this year, as a leader),
   its drill-down lists (the overdue number's link, the on-time rate's link), the visits, the
   messages (the handler's);
-- export=NAME rows seconds rows_per_second cpu_seconds peak_memory_mb file_mb: the Excel ledger of
-  all open demands and of the whole year, as servicedesk.bench.ledger_export measures it (one
-  untraced export for the time, one under tracemalloc for the peak of Python's allocations);
+- export=NAME rows seconds rows_per_second cpu_seconds peak_memory_mb file_mb queries: the Excel
+  ledger of all open demands and of the whole year, as servicedesk.bench.ledger_export measures it
+  (one untraced export for the time, one under tracemalloc for the peak of Python's allocations, and
+  the SQL statements it ran);
 - chase=tick seconds queries recorded open_demands: one chase tick over all open demands at
   FROZEN_NOW, the first of its working day (the data set's history of reminders stops the day
   before), then chase=tick_again, the next tick of the same day (all recorded already). They run
@@ -43,25 +44,23 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from html import unescape
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Flask
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 
 from servicedesk.bench import data, ledger_export
+from servicedesk.bench.ledger_export import QueryCounter
 from servicedesk.domain.lifecycle import OPEN_STATES
 from servicedesk.extensions import db
 from servicedesk.models import Demand
 
 #: requests before the timed ones: imports, compiled statements, template caches
 WARM_UP = 2
-#: statements that are no query of the page's own
-NOT_QUERIES = ("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT", "RELEASE")
 OPEN_STATE_ARGS = [("state", state.value) for state in sorted(OPEN_STATES)]
 #: the groups of figures, in the order they are measured (the chase tick changes the data: last)
 FIGURES = ("pages", "exports", "chase")
@@ -166,26 +165,6 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-class QueryCounter:
-    """Counts the SQL statements the engine runs while `counting`."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def before(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not statement.lstrip().upper().startswith(NOT_QUERIES):
-            self.count += 1
-
-    @contextmanager
-    def counting(self) -> Iterator[QueryCounter]:
-        self.count = 0
-        event.listen(db.engine, "before_cursor_execute", self.before)
-        try:
-            yield self
-        finally:
-            event.remove(db.engine, "before_cursor_execute", self.before)
-
-
 class Bench:
     def __init__(self, app: Flask, world: data.World, repeat: int,
                  page_names: re.Pattern[str] | None = None) -> None:
@@ -267,7 +246,8 @@ class Bench:
             report(export=name, rows=rows, seconds=f"{timed.seconds:.2f}",
                    rows_per_second=f"{rows / timed.seconds:.0f}", cpu_seconds=f"{timed.cpu_seconds:.2f}",
                    peak_memory_mb=ledger_export.megabytes(traced.peak or 0),
-                   file_mb=ledger_export.megabytes(timed.file_bytes), demands=self.demands)
+                   file_mb=ledger_export.megabytes(timed.file_bytes), queries=timed.queries,
+                   demands=self.demands)
 
     def chase(self) -> None:
         from servicedesk.chaser.tick import run_tick

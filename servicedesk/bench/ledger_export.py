@@ -12,7 +12,9 @@ chunk as a browser would. It exports a quarter of the rows first, then all of th
 - peak_memory_mb: the peak of Python's allocations during another export of all the rows
   (tracemalloc), and quarter_peak_memory_mb the same for a quarter of them: the two are close when
   memory is flat, as the export is meant to be;
-- file_mb: the size of the workbook.
+- file_mb: the size of the workbook;
+- queries, quarter_queries: the SQL statements one export ran (counted on the engine): the same for
+  a quarter of the rows and for all of them.
 
 The clock is pinned to FROZEN_NOW so that every run exports the same workbook.
 """
@@ -24,12 +26,14 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from flask import Flask
+from sqlalchemy import event
 
 from servicedesk.bench import data
 from servicedesk.extensions import db
@@ -37,6 +41,8 @@ from servicedesk.extensions import db
 FROZEN_NOW = data.FROZEN_NOW
 PASSWORD = data.PASSWORD
 URL = "/demands/export/ledger.xlsx"
+#: statements that are no query of the page's own
+NOT_QUERIES = ("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT", "RELEASE")
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,8 @@ class Measure:
     file_bytes: int
     #: bytes; None when not traced
     peak: int | None
+    #: SQL statements run during the export
+    queries: int
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,8 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cpu_seconds": f"{timed.cpu_seconds:.2f}",
         "peak_memory_mb": megabytes(traced.peak or 0),
         "file_mb": megabytes(timed.file_bytes),
+        "queries": timed.queries,
         "quarter_rows": small.rows,
         "quarter_peak_memory_mb": megabytes(small.peak or 0),
+        "quarter_queries": small.queries,
     })
     return 0
 
@@ -107,11 +117,13 @@ def export(client: Any, rows: int, traced: bool = False, output: Path | None = N
            url: str = URL) -> Measure:
     """One export of the ledger (or another workbook at `url`) of `rows` demands, its body read
     chunk by chunk (and written to `output`)."""
+    counter = QueryCounter()
     if traced:
         tracemalloc.start()
     started, cpu_started = time.perf_counter(), time.process_time()
     try:
-        response = client.get(url)
+        with client.application.app_context(), counter.counting():
+            response = client.get(url)
         if response.status_code != 200:
             raise RuntimeError(f"the export answered {response.status_code}")
         size = consume(response, output)
@@ -120,7 +132,27 @@ def export(client: Any, rows: int, traced: bool = False, output: Path | None = N
     finally:
         if traced:
             tracemalloc.stop()
-    return Measure(rows, seconds, cpu_seconds, size, peak)
+    return Measure(rows, seconds, cpu_seconds, size, peak, counter.count)
+
+
+class QueryCounter:
+    """Counts the SQL statements the engine runs while `counting` (inside an app context)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def before(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip().upper().startswith(NOT_QUERIES):
+            self.count += 1
+
+    @contextmanager
+    def counting(self) -> Iterator[QueryCounter]:
+        self.count = 0
+        event.listen(db.engine, "before_cursor_execute", self.before)
+        try:
+            yield self
+        finally:
+            event.remove(db.engine, "before_cursor_execute", self.before)
 
 
 def consume(response: Any, output: Path | None) -> int:

@@ -3,9 +3,12 @@
 
 Each export reads the list page's query string (`DemandFilters.from_args`) and builds its demands
 with `demand_query`, so it holds exactly the demands the list shows, in the list's order, and a
-handler's export only their departments' demands. The rows are read in batches (`yield_per`) and
-written as they come (`workbooks.xlsx_response`): the number of SQL statements grows by a constant
-per batch of BATCH_SIZE demands, never per row, and the memory used stays flat.
+handler's export only their departments' demands. Each sheet is one statement of plain rows (Core,
+not ORM objects: loading objects cost more than writing the sheet), the list's statement with the
+sheet's own columns and joins: a demand's co-departments come as one aggregated column, the tasks
+and the responsibilities as a union ordered in SQL. The rows are fetched in batches (`yield_per`, a
+server-side cursor on PostgreSQL) and written as they come (`workbooks.xlsx_response`): the number of
+SQL statements is the same whatever the number of rows, and the memory used stays flat.
 
 Each sheet is a table of `Field`s: a header, a width, a kind and how to read the value from a row,
 so that a column's header and its values cannot drift apart.
@@ -13,17 +16,18 @@ so that a column's header and its values cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any, Generic, TypeVar
 
 from flask import Response, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import Select, String, cast, func, literal_column, null, select, union_all
-from sqlalchemy.orm import join, joinedload, selectinload
+from sqlalchemy import Result, Select, String, cast, func, literal_column, null, select, union_all
+from sqlalchemy.orm import aliased, join
 
 from servicedesk import clock
 from servicedesk.calendar.store import working_calendar
@@ -46,6 +50,7 @@ from servicedesk.domain.workdays import DAY, WorkingCalendar, local_day
 from servicedesk.extensions import db
 from servicedesk.i18n import is_chinese
 from servicedesk.models import (
+    Category,
     Company,
     Demand,
     DemandEvent,
@@ -54,18 +59,21 @@ from servicedesk.models import (
     Milestone,
     Role,
     User,
+    Visit,
 )
+from servicedesk.models.demand import demand_co_departments
 from servicedesk.security import signed_in
 from servicedesk.workbooks import Column, xlsx_response
 
-#: demands read per batch; each batch costs one statement per collection loaded with it
-BATCH_SIZE = 500
+#: rows fetched per round trip; a row is a tuple of plain values, so a batch weighs little
+BATCH_SIZE = 2000
 
 #: the states in which the lead department owes a step (sign, then respond)
 DEPARTMENT_STATES = (State.ASSIGNED.value, State.ACCEPTED.value)
 
 ROLE_LABELS = {"lead": _l("Lead department"), "co": _l("Co-department")}
 YES, NO = _l("yes"), _l("no")
+YES_NO = {True: YES, False: NO}
 DONE, TO_DO, OVERDUE = _l("Done"), _l("To do"), _l("Overdue")
 
 Row = TypeVar("Row")
@@ -81,8 +89,11 @@ class Context:
     chinese: bool
     #: working days between two days (the ledger's days taken)
     days: WorkingDayCount | None = None
+    #: every department's name by its id (the ledger's co-departments)
+    departments: Mapping[int, str] = field(default_factory=dict)
     #: each message translated once per export, not once per cell
     _texts: dict[int, str] = field(default_factory=dict, repr=False)
+    _labels: dict[int, Labels] = field(default_factory=dict, repr=False)
 
     def text(self, message: Any) -> str:
         """str() of a lazy translation (a module constant), remembered."""
@@ -91,12 +102,12 @@ class Context:
             found = self._texts[id(message)] = str(message)
         return found
 
-    def label(self, labels: Mapping[Any, Any], value: Any) -> str | None:
-        """The translated label of a stored value; the value itself if it has none (old data)."""
-        if value is None or value == "":
-            return None
-        message = labels.get(value)
-        return str(value) if message is None else self.text(message)
+    def labels(self, messages: Mapping[Any, Any]) -> Labels:
+        """The labels of stored values (a module constant) translated, remembered: labels[value]."""
+        found = self._labels.get(id(messages))
+        if found is None:
+            found = self._labels[id(messages)] = Labels(messages)
+        return found
 
     def yes_no(self, flag: bool) -> str:
         return self.text(YES if flag else NO)
@@ -104,30 +115,70 @@ class Context:
     def overdue(self, due: date | None) -> bool:
         return due is not None and due < self.today
 
-    def category(self, demand: Demand) -> str:
-        return demand.category.name if self.chinese else demand.category.name_en
+    def category(self, row: Any) -> str:
+        return row.category if self.chinese else row.category_en
 
-    def names(self, departments: Iterable[Department]) -> str:
-        return ("、" if self.chinese else ", ").join(d.name for d in departments)
+    def names(self, department_ids: str | None) -> str | None:
+        """The departments' names in the order of their ids, from the ids aggregated as text."""
+        if not department_ids:
+            return None
+        ids = sorted(int(number) for number in department_ids.split(","))
+        return ("、" if self.chinese else ", ").join(self.departments[number] for number in ids)
+
+
+class Labels(dict[Any, str | None]):
+    """Stored values' labels, translated: labels[value]. A value without one shows as itself (old
+    data), an empty one as nothing."""
+
+    def __init__(self, messages: Mapping[Any, Any]) -> None:
+        super().__init__({value: str(message) for value, message in messages.items()})
+        self[None] = self[""] = None
+
+    def __missing__(self, value: Any) -> str:
+        return str(value)
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """The row's column of that name, shown by its label."""
+
+    column: str
+    messages: Mapping[Any, Any]
 
 
 @dataclass(frozen=True)
 class Field(Generic[Row]):
-    """A column of a sheet: its header, width and kind, and its value for a row."""
+    """A column of a sheet: its header, width and kind, and its value for a row: the row's column
+    of that name as it is or by its label, or what a function makes of the row."""
 
     label: Any
     width: int
     kind: str
-    value: Callable[[Row, Context], Any]
+    value: str | Labelled | Callable[[Row, Context], Any]
 
 
 def _columns(fields: Sequence[Field[Any]]) -> list[Column]:
     return [Column(str(f.label), f.width, f.kind) for f in fields]
 
 
-def _values(fields: Sequence[Field[Row]], rows: Iterable[Row], context: Context) -> Iterator[list[Any]]:
+def _values(fields: Sequence[Field[Any]], rows: Result[Any], context: Context) -> Iterator[list[Any]]:
+    """Each row's values in the order of the fields. The columns are picked all at once (a sheet's
+    rows are many: a call per cell is what makes an export slow), then labels replace the values
+    they label and the functions fill in their fields."""
+    index = {name: number for number, name in enumerate(rows.keys())}
+    columns = [f.value.column if isinstance(f.value, Labelled) else f.value for f in fields]
+    picked = [index[column] if isinstance(column, str) else 0 for column in columns]
+    pick = itemgetter(*picked) if len(picked) > 1 else lambda row: (row[picked[0]],)
+    labelled = [(number, context.labels(f.value.messages)) for number, f in enumerate(fields)
+                if isinstance(f.value, Labelled)]
+    computed = [(number, f.value) for number, f in enumerate(fields) if callable(f.value)]
     for row in rows:
-        yield [f.value(row, context) for f in fields]
+        values = list(pick(row))
+        for number, labels in labelled:
+            values[number] = labels[values[number]]
+        for number, value in computed:
+            values[number] = value(row, context)
+        yield values
 
 
 def _local(moment: datetime | None) -> date | None:
@@ -152,17 +203,32 @@ def _listed(calendar: WorkingCalendar | None = None) -> Listed:
     return Listed(demand_query(user, DemandFilters.from_args(request.args), window), window)
 
 
-def _batches(statement: Select[tuple[Demand]]) -> Iterator[Sequence[Demand]]:
-    """The demands in the statement's order, BATCH_SIZE at a time, never all held at once."""
-    yield from db.session.scalars(statement.execution_options(yield_per=BATCH_SIZE)).partitions()
+def _rows(statement: Select[Any]) -> Result[Any]:
+    """The statement's rows in its order, BATCH_SIZE fetched at a time, never all held at once;
+    plain rows from the session's connection (no ORM loading: nothing here is an object)."""
+    return db.session.connection().execute(statement.execution_options(yield_per=BATCH_SIZE))
 
 
-def _streamed(statement: Select[tuple[Demand]]) -> Iterator[Demand]:
-    for batch in _batches(statement):
-        yield from batch
+Dispatcher = aliased(User, name="dispatcher")
+Repeated = aliased(Demand, name="repeated")
 
 
-def _sheet(title: Any, fields: Sequence[Field[Row]], rows: Iterable[Row], context: Context) -> Response:
+def _demand_rows(statement: Select[tuple[Demand]], *columns: Any) -> Select[Any]:
+    """The listed demands as rows of `columns`, in the list's order, with what they name joined:
+    the company, the category, the visit, the lead department (Department), the dispatching
+    officer (Dispatcher) and the demand repeated (Repeated). A join the columns do not use is
+    left out by the database (an outer join on a key)."""
+    return (statement.with_only_columns(*columns, maintain_column_froms=False)
+            .select_from(Demand)
+            .join(Company, Company.id == Demand.company_id)
+            .join(Category, Category.id == Demand.category_id)
+            .outerjoin(Visit, Visit.id == Demand.visit_id)
+            .outerjoin(Department, Department.id == Demand.lead_department_id)
+            .outerjoin(Dispatcher, Dispatcher.id == Demand.dispatched_by_id)
+            .outerjoin(Repeated, Repeated.id == Demand.duplicate_of_id))
+
+
+def _sheet(title: Any, fields: Sequence[Field[Any]], rows: Result[Any], context: Context) -> Response:
     return xlsx_response(_file_name(title, context.today), str(title), _columns(fields),
                          _values(fields, rows, context))
 
@@ -190,12 +256,12 @@ class WorkingDayCount:
         return self._calendar.working_days_between(start, end)
 
 
-def _days_taken(demand: Demand, context: Context) -> int | None:
+def _days_taken(row: Any, context: Context) -> int | None:
     """Working days from the day it was logged to the day it was closed, or to today if open."""
     if context.days is None:
         return None
-    end = _local(demand.closed_at) or context.today
-    return context.days.between(local_day(demand.created_at), end)
+    end = _local(row.closed_at) or context.today
+    return context.days.between(local_day(row.created_at), end)
 
 
 def _first_logged_day(statement: Select[tuple[Demand]], default: date) -> date:
@@ -206,62 +272,75 @@ def _first_logged_day(statement: Select[tuple[Demand]], default: date) -> date:
 
 # The ledger (台账): one row per demand, every field
 
-def _user_name(user: User | None) -> str | None:
-    return user.display_name if user is not None else None
+_link = demand_co_departments.c
+#: each demand's co-departments' ids, comma-separated (Context.names puts them in order); joined
+#: once, not a subquery per row, whose estimated cost has PostgreSQL compile the statement (JIT)
+#: for longer than it then takes to run
+CO_DEPARTMENTS = (select(_link.demand_id, func.aggregate_strings(cast(_link.department_id, String), ",")
+                         .label("ids"))
+                  .group_by(_link.demand_id).subquery("co"))
 
 
-LEDGER: tuple[Field[Demand], ...] = (
-    Field(_l("Number"), 11, "text", lambda d, c: d.number),
-    Field(_l("Logged on"), 11, "date", lambda d, c: d.created_at),
-    Field(_l("Source"), 9, "text", lambda d, c: c.label(SOURCE_LABELS, d.source)),
-    Field(_l("Visit date"), 11, "date", lambda d, c: d.visit.visited_on if d.visit else None),
-    Field(_l("Visit place"), 20, "text", lambda d, c: d.visit.place if d.visit else None),
-    Field(_l("Company"), 32, "text", lambda d, c: d.company.name),
-    Field(_l("Credit code"), 21, "text", lambda d, c: d.company.credit_code),
+LEDGER_COLUMNS = (
+    Demand.number, Demand.created_at, Demand.source, Visit.visited_on, Visit.place.label("visit_place"),
+    Company.name.label("company"), Company.credit_code, Category.name.label("category"),
+    Category.name_en.label("category_en"), Demand.title, Demand.description, Demand.urgency,
+    Demand.contact_name, Demand.contact_phone, Repeated.number.label("duplicate_of"), Demand.state,
+    Department.name.label("lead_department"), Dispatcher.display_name.label("dispatched_by"),
+    Demand.dispatched_at, Demand.dispatch_note, Demand.sign_due, Demand.signed_at, Demand.signed_late,
+    Demand.respond_due, Demand.respond_extended, Demand.responded_at, Demand.responded_late,
+    Demand.outcome, Demand.response_text, Demand.planned_on, Demand.handling_days, Demand.feedback,
+    Demand.feedback_at, Demand.closed_at, Demand.close_reason, Demand.returns_count, Demand.reopen_count,
+    Demand.key_supervision, Demand.key_supervision_reason, Demand.escalation_level, Demand.current_due,
+    CO_DEPARTMENTS.c.ids.label("co_department_ids"),
+)
+
+LEDGER: tuple[Field[Any], ...] = (
+    Field(_l("Number"), 11, "text", "number"),
+    Field(_l("Logged on"), 11, "date", "created_at"),
+    Field(_l("Source"), 9, "text", Labelled("source", SOURCE_LABELS)),
+    Field(_l("Visit date"), 11, "date", "visited_on"),
+    Field(_l("Visit place"), 20, "text", "visit_place"),
+    Field(_l("Company"), 32, "text", "company"),
+    Field(_l("Credit code"), 21, "text", "credit_code"),
     Field(_l("Category"), 12, "text", lambda d, c: c.category(d)),
-    Field(_l("Title"), 30, "text", lambda d, c: d.title),
-    Field(_l("Description"), 60, "text", lambda d, c: d.description),
-    Field(_l("Urgency"), 8, "text", lambda d, c: c.label(URGENCY_LABELS, d.urgency)),
-    Field(_l("Contact person"), 10, "text", lambda d, c: d.contact_name),
-    Field(_l("Contact phone"), 14, "text", lambda d, c: d.contact_phone),
-    Field(_l("Duplicate of"), 11, "text", lambda d, c: d.duplicate_of.number if d.duplicate_of else None),
-    Field(_l("State"), 8, "text", lambda d, c: c.label(STATE_LABELS, d.state)),
-    Field(_l("Lead department"), 22, "text",
-          lambda d, c: d.lead_department.name if d.lead_department else None),
-    Field(_l("Co-departments"), 30, "text", lambda d, c: c.names(d.co_departments) or None),
-    Field(_l("Dispatched by"), 10, "text", lambda d, c: _user_name(d.dispatched_by)),
-    Field(_l("Dispatched"), 16, "datetime", lambda d, c: d.dispatched_at),
-    Field(_l("Note for the department"), 30, "text", lambda d, c: d.dispatch_note),
-    Field(_l("Sign by"), 11, "date", lambda d, c: d.sign_due),
-    Field(_l("Signed"), 16, "datetime", lambda d, c: d.signed_at),
+    Field(_l("Title"), 30, "text", "title"),
+    Field(_l("Description"), 60, "text", "description"),
+    Field(_l("Urgency"), 8, "text", Labelled("urgency", URGENCY_LABELS)),
+    Field(_l("Contact person"), 10, "text", "contact_name"),
+    Field(_l("Contact phone"), 14, "text", "contact_phone"),
+    Field(_l("Duplicate of"), 11, "text", "duplicate_of"),
+    Field(_l("State"), 8, "text", Labelled("state", STATE_LABELS)),
+    Field(_l("Lead department"), 22, "text", "lead_department"),
+    Field(_l("Co-departments"), 30, "text", lambda d, c: c.names(d.co_department_ids)),
+    Field(_l("Dispatched by"), 10, "text", "dispatched_by"),
+    Field(_l("Dispatched"), 16, "datetime", "dispatched_at"),
+    Field(_l("Note for the department"), 30, "text", "dispatch_note"),
+    Field(_l("Sign by"), 11, "date", "sign_due"),
+    Field(_l("Signed"), 16, "datetime", "signed_at"),
     Field(_l("Signed late"), 8, "text", lambda d, c: c.yes_no(d.signed_late) if d.signed_at else None),
-    Field(_l("Respond by"), 11, "date", lambda d, c: d.respond_due),
+    Field(_l("Respond by"), 11, "date", "respond_due"),
     Field(_l("Respond deadline extended"), 10, "text",
           lambda d, c: c.yes_no(d.respond_extended) if d.respond_due else None),
-    Field(_l("Responded"), 16, "datetime", lambda d, c: d.responded_at),
+    Field(_l("Responded"), 16, "datetime", "responded_at"),
     Field(_l("Responded late"), 8, "text",
           lambda d, c: c.yes_no(d.responded_late) if d.responded_at else None),
-    Field(_l("Outcome"), 16, "text", lambda d, c: c.label(OUTCOME_LABELS, d.outcome)),
-    Field(_l("Response"), 50, "text", lambda d, c: d.response_text),
-    Field(_l("Planned for"), 11, "date", lambda d, c: d.planned_on),
-    Field(_l("Handling time (working days)"), 10, "integer", lambda d, c: d.handling_days),
-    Field(_l("Feedback"), 10, "text", lambda d, c: c.label(FEEDBACK_LABELS, d.feedback)),
-    Field(_l("Feedback recorded"), 16, "datetime", lambda d, c: d.feedback_at),
-    Field(_l("Closed at"), 16, "datetime", lambda d, c: d.closed_at),
-    Field(_l("Closed as"), 10, "text", lambda d, c: c.label(CLOSE_REASON_LABELS, d.close_reason)),
-    Field(_l("Returns"), 7, "integer", lambda d, c: d.returns_count),
-    Field(_l("Reopenings"), 7, "integer", lambda d, c: d.reopen_count),
-    Field(_l("Key supervision"), 8, "text", lambda d, c: c.yes_no(d.key_supervision)),
-    Field(_l("Why it needs key supervision"), 24, "text", lambda d, c: d.key_supervision_reason),
-    Field(_l("Escalation"), 14, "text", lambda d, c: c.label(ESCALATION_LEVELS, d.escalation_level or None)),
-    Field(_l("Current deadline"), 11, "date", lambda d, c: d.current_due),
+    Field(_l("Outcome"), 16, "text", Labelled("outcome", OUTCOME_LABELS)),
+    Field(_l("Response"), 50, "text", "response_text"),
+    Field(_l("Planned for"), 11, "date", "planned_on"),
+    Field(_l("Handling time (working days)"), 10, "integer", "handling_days"),
+    Field(_l("Feedback"), 10, "text", Labelled("feedback", FEEDBACK_LABELS)),
+    Field(_l("Feedback recorded"), 16, "datetime", "feedback_at"),
+    Field(_l("Closed at"), 16, "datetime", "closed_at"),
+    Field(_l("Closed as"), 10, "text", Labelled("close_reason", CLOSE_REASON_LABELS)),
+    Field(_l("Returns"), 7, "integer", "returns_count"),
+    Field(_l("Reopenings"), 7, "integer", "reopen_count"),
+    Field(_l("Key supervision"), 8, "text", Labelled("key_supervision", YES_NO)),
+    Field(_l("Why it needs key supervision"), 24, "text", "key_supervision_reason"),
+    Field(_l("Escalation"), 14, "text", lambda d, c: c.labels(ESCALATION_LEVELS)[d.escalation_level or None]),
+    Field(_l("Current deadline"), 11, "date", "current_due"),
     Field(_l("Overdue"), 8, "text", lambda d, c: c.yes_no(c.overdue(d.current_due))),
     Field(_l("Days taken (working days)"), 10, "integer", _days_taken),
-)
-LEDGER_OPTIONS = (
-    joinedload(Demand.company), joinedload(Demand.category), joinedload(Demand.lead_department),
-    joinedload(Demand.visit), joinedload(Demand.dispatched_by), joinedload(Demand.duplicate_of),
-    selectinload(Demand.co_departments),
 )
 
 
@@ -271,37 +350,41 @@ def export_ledger() -> Response:
     calendar = working_calendar()
     listed = _listed(calendar)
     today = listed.window.today
-    context = Context(today, is_chinese())
+    names = db.session.execute(select(Department.id, Department.name))
+    context = Context(today, is_chinese(), departments={number: name for number, name in names})
     context.days = WorkingDayCount(calendar, _first_logged_day(listed.statement, today), today)
-    return _sheet(_l("Demand ledger"), LEDGER, _streamed(listed.statement.options(*LEDGER_OPTIONS)),
-                  context)
+    rows = (_demand_rows(listed.statement, *LEDGER_COLUMNS)
+            .outerjoin(CO_DEPARTMENTS, CO_DEPARTMENTS.c.demand_id == Demand.id))
+    return _sheet(_l("Demand ledger"), LEDGER, _rows(rows), context)
 
 
 # The problem list (问题清单): what each demand is about and where it stands
 
-PROBLEMS: tuple[Field[Demand], ...] = (
-    Field(_l("Number"), 11, "text", lambda d, c: d.number),
-    Field(_l("Logged on"), 11, "date", lambda d, c: d.created_at),
-    Field(_l("Company"), 32, "text", lambda d, c: d.company.name),
+PROBLEMS: tuple[Field[Any], ...] = (
+    Field(_l("Number"), 11, "text", "number"),
+    Field(_l("Logged on"), 11, "date", "created_at"),
+    Field(_l("Company"), 32, "text", "company"),
     Field(_l("Category"), 12, "text", lambda d, c: c.category(d)),
-    Field(_l("Title"), 30, "text", lambda d, c: d.title),
-    Field(_l("Description"), 60, "text", lambda d, c: d.description),
-    Field(_l("Lead department"), 22, "text",
-          lambda d, c: d.lead_department.name if d.lead_department else None),
-    Field(_l("State"), 8, "text", lambda d, c: c.label(STATE_LABELS, d.state)),
-    Field(_l("Current deadline"), 11, "date", lambda d, c: d.current_due),
+    Field(_l("Title"), 30, "text", "title"),
+    Field(_l("Description"), 60, "text", "description"),
+    Field(_l("Lead department"), 22, "text", "lead_department"),
+    Field(_l("State"), 8, "text", Labelled("state", STATE_LABELS)),
+    Field(_l("Current deadline"), 11, "date", "current_due"),
     Field(_l("Overdue"), 8, "text", lambda d, c: c.yes_no(c.overdue(d.current_due))),
-    Field(_l("Key supervision"), 8, "text", lambda d, c: c.yes_no(d.key_supervision)),
+    Field(_l("Key supervision"), 8, "text", Labelled("key_supervision", YES_NO)),
 )
-PROBLEM_OPTIONS = (joinedload(Demand.company), joinedload(Demand.category),
-                   joinedload(Demand.lead_department))
+PROBLEM_COLUMNS = (
+    Demand.number, Demand.created_at, Company.name.label("company"), Category.name.label("category"),
+    Category.name_en.label("category_en"), Demand.title, Demand.description,
+    Department.name.label("lead_department"), Demand.state, Demand.current_due, Demand.key_supervision,
+)
 
 
 @bp.route("/export/problems.xlsx")
 @signed_in
 def export_problems() -> Response:
     listed = _listed()
-    return _sheet(_l("Problem list"), PROBLEMS, _streamed(listed.statement.options(*PROBLEM_OPTIONS)),
+    return _sheet(_l("Problem list"), PROBLEMS, _rows(_demand_rows(listed.statement, *PROBLEM_COLUMNS)),
                   Context(listed.window.today, is_chinese()))
 
 
@@ -324,15 +407,15 @@ def _task_status(task: Any, context: Context) -> str:
 
 
 TASKS: tuple[Field[Any], ...] = (
-    Field(_l("Due on"), 11, "date", lambda t, c: t.due),
-    Field(_l("Task"), 16, "text", lambda t, c: c.label(STEP_LABELS, t.kind)),
-    Field(_l("Milestone"), 30, "text", lambda t, c: t.milestone),
+    Field(_l("Due on"), 11, "date", "due"),
+    Field(_l("Task"), 16, "text", Labelled("kind", STEP_LABELS)),
+    Field(_l("Milestone"), 30, "text", "milestone"),
     Field(_l("Owner"), 22, "text", lambda t, c: _task_owner(t)),
     Field(_l("Status"), 8, "text", _task_status),
-    Field(_l("Completed at"), 16, "datetime", lambda t, c: t.completed_at),
-    Field(_l("Number"), 11, "text", lambda t, c: t.number),
-    Field(_l("Title"), 30, "text", lambda t, c: t.title),
-    Field(_l("Company"), 32, "text", lambda t, c: t.company),
+    Field(_l("Completed at"), 16, "datetime", "completed_at"),
+    Field(_l("Number"), 11, "text", "number"),
+    Field(_l("Title"), 30, "text", "title"),
+    Field(_l("Company"), 32, "text", "company"),
 )
 
 
@@ -369,93 +452,76 @@ def _task_query(statement: Select[tuple[Demand]]) -> Select[Any]:
 @signed_in
 def export_tasks() -> Response:
     listed = _listed()
-    rows = db.session.execute(_task_query(listed.statement).execution_options(yield_per=BATCH_SIZE))
-    return _sheet(_l("Task list"), TASKS, rows, Context(listed.window.today, is_chinese()))
+    return _sheet(_l("Task list"), TASKS, _rows(_task_query(listed.statement)),
+                  Context(listed.window.today, is_chinese()))
 
 
 # The responsibility list (责任清单): demand × department × role × handler × deadline × status
 
-@dataclass(frozen=True)
-class Responsibility:
-    demand: Demand
-    department: Department
-    #: "lead" or "co"
-    role: str
-    #: the last event a handler of the department recorded on the demand
-    last: LastAction | None
+def _responsibility_query(statement: Select[tuple[Demand]]) -> Select[Any]:
+    """One statement for every part the listed departments take in the listed demands, in the
+    list's order, per demand the lead department and then the co-departments by id: each with the
+    last event a handler of that department recorded on the demand."""
+    link = demand_co_departments.c
+    parts = union_all(
+        select(Demand.id.label("demand_id"), Demand.lead_department_id.label("department_id"),
+               literal_column("'lead'", String).label("role"), literal_column("0").label("rank"))
+        .where(Demand.lead_department_id.is_not(None)),
+        select(link.demand_id, link.department_id, literal_column("'co'", String), literal_column("1")),
+    ).subquery("part")
+    last = aliased(DemandEvent, name="last")
+    handler = aliased(User, name="handler")
+    last_id = (select(func.max(DemandEvent.id))
+               .where(DemandEvent.demand_id == parts.c.demand_id,
+                      DemandEvent.actor_department_id == parts.c.department_id,
+                      DemandEvent.actor_role == Role.HANDLER.value)
+               .scalar_subquery())
+    return (statement.with_only_columns(
+                Demand.number, Demand.title, Company.name.label("company"), Demand.state, Demand.sign_due,
+                Demand.respond_due, Department.name.label("department"), parts.c.role,
+                handler.display_name.label("handler"), last.action.label("last_action"),
+                last.at.label("last_action_at"), maintain_column_froms=False)
+            .select_from(Demand)
+            .join(parts, parts.c.demand_id == Demand.id)
+            .join(Company, Company.id == Demand.company_id)
+            .join(Department, Department.id == parts.c.department_id)
+            .outerjoin(last, last.id == last_id)
+            .outerjoin(handler, handler.id == last.actor_id)
+            .order_by(parts.c.rank, parts.c.department_id))
 
 
-@dataclass(frozen=True)
-class LastAction:
-    handler: str | None
-    action: str
-    at: datetime
-
-
-def _last_actions(demand_ids: Sequence[int]) -> dict[tuple[int, int], LastAction]:
-    """The last event of each department's handlers on each demand: one grouped statement."""
-    last_ids = (select(func.max(DemandEvent.id))
-                .where(DemandEvent.demand_id.in_(demand_ids), DemandEvent.actor_department_id.is_not(None),
-                       DemandEvent.actor_role == Role.HANDLER.value)
-                .group_by(DemandEvent.demand_id, DemandEvent.actor_department_id))
-    rows = db.session.execute(
-        select(DemandEvent.demand_id, DemandEvent.actor_department_id, DemandEvent.action, DemandEvent.at,
-               User.display_name)
-        .outerjoin(User, User.id == DemandEvent.actor_id)
-        .where(DemandEvent.id.in_(last_ids)))
-    return {(row.demand_id, row.actor_department_id): LastAction(row.display_name, row.action, row.at)
-            for row in rows}
-
-
-def _responsibilities(statement: Select[tuple[Demand]]) -> Iterator[Responsibility]:
-    """Per demand, in the list's order: its lead department, then its co-departments."""
-    for batch in _batches(statement):
-        last = _last_actions([d.id for d in batch])
-        for demand in batch:
-            parts = [("lead", demand.lead_department)] if demand.lead_department else []
-            parts += [("co", department) for department in demand.co_departments]
-            for role, department in parts:
-                yield Responsibility(demand, department, role, last.get((demand.id, department.id)))
-
-
-def _department_deadline(item: Responsibility) -> date | None:
+def _department_deadline(row: Any) -> date | None:
     """The lead department's sign deadline until it signs, then the respond deadline, which is also
     what the co-departments' opinions are due for."""
-    demand = item.demand
-    if item.role == "lead" and demand.state == State.ASSIGNED.value:
-        return demand.sign_due
-    return demand.respond_due
+    if row.role == "lead" and row.state == State.ASSIGNED.value:
+        return row.sign_due
+    return row.respond_due
 
 
-def _department_overdue(item: Responsibility, context: Context) -> bool:
-    return item.demand.state in DEPARTMENT_STATES and context.overdue(_department_deadline(item))
+def _department_overdue(row: Any, context: Context) -> bool:
+    return row.state in DEPARTMENT_STATES and context.overdue(_department_deadline(row))
 
 
 ACTION_NAMES = {**{action.value: label for action, label in ACTION_LABELS.items()}, **SYSTEM_EVENT_LABELS}
 
-RESPONSIBILITIES: tuple[Field[Responsibility], ...] = (
-    Field(_l("Number"), 11, "text", lambda r, c: r.demand.number),
-    Field(_l("Title"), 30, "text", lambda r, c: r.demand.title),
-    Field(_l("Company"), 32, "text", lambda r, c: r.demand.company.name),
-    Field(_l("Department"), 22, "text", lambda r, c: r.department.name),
-    Field(_l("Role"), 10, "text", lambda r, c: c.label(ROLE_LABELS, r.role)),
-    Field(_l("Handler"), 10, "text", lambda r, c: r.last.handler if r.last else None),
-    Field(_l("Last action"), 16, "text",
-          lambda r, c: c.label(ACTION_NAMES, r.last.action) if r.last else None),
-    Field(_l("Last action at"), 16, "datetime", lambda r, c: r.last.at if r.last else None),
+RESPONSIBILITIES: tuple[Field[Any], ...] = (
+    Field(_l("Number"), 11, "text", "number"),
+    Field(_l("Title"), 30, "text", "title"),
+    Field(_l("Company"), 32, "text", "company"),
+    Field(_l("Department"), 22, "text", "department"),
+    Field(_l("Role"), 10, "text", Labelled("role", ROLE_LABELS)),
+    Field(_l("Handler"), 10, "text", "handler"),
+    Field(_l("Last action"), 16, "text", Labelled("last_action", ACTION_NAMES)),
+    Field(_l("Last action at"), 16, "datetime", "last_action_at"),
     Field(_l("Deadline"), 11, "date", lambda r, c: _department_deadline(r)),
-    Field(_l("State"), 8, "text", lambda r, c: c.label(STATE_LABELS, r.demand.state)),
+    Field(_l("State"), 8, "text", Labelled("state", STATE_LABELS)),
     Field(_l("Overdue"), 8, "text", lambda r, c: c.yes_no(_department_overdue(r, c))),
 )
-RESPONSIBILITY_OPTIONS = (joinedload(Demand.company), joinedload(Demand.lead_department),
-                          selectinload(Demand.co_departments))
 
 
 @bp.route("/export/responsibilities.xlsx")
 @signed_in
 def export_responsibilities() -> Response:
     listed = _listed()
-    rows = _responsibilities(listed.statement.options(*RESPONSIBILITY_OPTIONS))
-    return _sheet(_l("Responsibility list"), RESPONSIBILITIES, rows,
-                  Context(listed.window.today, is_chinese()))
-
+    return _sheet(_l("Responsibility list"), RESPONSIBILITIES,
+                  _rows(_responsibility_query(listed.statement)), Context(listed.window.today, is_chinese()))

@@ -167,6 +167,20 @@ def test_the_ledger_row(client, auth, officer, world, department, other_departme
     assert rows[world["registered"].number]["Lead department"] is None
 
 
+def test_the_ledger_names_the_co_departments_in_order(client, auth, officer, world, make_demand,
+                                                      department, other_department, make_department) -> None:
+    third = make_department("市场监督管理局", "市场监管局")
+    demand = make_demand("多部门协办", dispatch_to=department, co=(third, other_department))
+    auth.login(officer)
+    rows = {row["编号"]: row for row in records(sheet_of(client, "/demands/export/ledger.xlsx"))}
+    assert rows[demand.number]["配合单位"] == f"{other_department.name}、{third.name}"  # by id
+    english(client)
+    rows = {row["Number"]: row for row in records(sheet_of(client, "/demands/export/ledger.xlsx"))}
+    assert rows[demand.number]["Co-departments"] == f"{other_department.name}, {third.name}"
+    assert rows[world["planned"].number]["Co-departments"] == other_department.name
+    assert rows[world["assigned"].number]["Co-departments"] is None
+
+
 def test_the_task_list(client, auth, officer, world, department) -> None:
     english(client)
     auth.login(officer)
