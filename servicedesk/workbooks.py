@@ -5,20 +5,27 @@ that file in chunks: the memory used stays flat however many rows there are. The
 anonymous (gone once closed) and closed when the response is: after the last chunk, or when the
 client goes away.
 
-The sheet's XML is written here, straight from the values, and deflated into the zip as it goes,
-at the fastest compression level (zlib's level 6 took as long as writing the XML; level 1 costs
-about a quarter more bytes). openpyxl's write-only mode and XlsxWriter's constant_memory mode were
-measured first: both build an object per cell and stayed under a tenth of the ledger's budget
-(20,000 rows a second). The package holds what a spreadsheet program needs and nothing else: the
-content types, the relationships, the workbook, the styles (a bold wrapped header and one style per
-number format) and one sheet with its header row frozen and its column widths. Strings are inline
-(no shared-string table held in memory); cells carry no reference (their place in the row is
-their column, an empty cell is `<c/>`).
+The sheet's XML is written here, straight from the values, and deflated into the zip as it goes at
+zlib's fastest level (level 6 took as long as writing the XML; level 1 still makes a smaller file
+than openpyxl did). openpyxl's write-only mode and XlsxWriter's constant_memory mode were measured
+first: both make an object and several calls per cell, and reached about a tenth of the ledger's
+budget (20,000 rows a second). A row is written through a template, one per combination of the
+classes of its values (an export has few): a %-format of its cells' markup that takes all the values
+at once, only days and moments converted one by one (a day's serial looked up, not computed). A row
+the template cannot write as it is (text holding "<", "&" or "]]>", empty text, a number Excel
+cannot hold) is written again cell by cell, its text escaped.
 
-Cells hold real values: dates and datetimes are Excel dates (days since 1899-12-30, datetimes in
-Beijing time, since Excel knows no time zones), numbers are numbers, and text is always text, never
-a formula, whatever it begins with (a company name typed as "=HYPERLINK(...)" stays the characters
-typed). Characters XML cannot hold (control characters pasted in) are dropped.
+The package holds what a spreadsheet program needs and nothing else: the content types, the
+relationships, the workbook, the styles (a bold wrapped header and one style per number format) and
+one sheet with its header row frozen and its column widths. Strings are inline (no shared-string
+table held in memory) and keep their white space; cells carry no reference (their place in the row
+is their column, an empty cell is `<c/>`).
+
+Cells hold real values: dates and datetimes are Excel dates (days since 1899-12-30; an aware
+datetime in Beijing time, since Excel knows no time zones, a naive one as the wall-clock time it
+is), numbers are numbers, and text is always text, never a formula, whatever it begins with (a
+company name typed as "=HYPERLINK(...)" stays the characters typed). Characters XML cannot hold
+(control characters pasted in) are dropped.
 """
 
 from __future__ import annotations

@@ -165,20 +165,46 @@ def test_the_ledger_row(client, auth, officer, world, department, other_departme
     assert rows[world["flagged"].number]["Key supervision"] == "yes"
     assert rows[world["flagged"].number]["Why it needs key supervision"] == "市领导关注"
     assert rows[world["registered"].number]["Lead department"] is None
+    category = db.session.scalars(select(Category).order_by(Category.position)).first()
+    assert planned["Category"] == category.name_en and planned["Respond deadline extended"] == "no"
+    assert planned["Escalation"] is None and planned["Key supervision"] == "no"
+    registered = rows[world["registered"].number]
+    assert registered["Signed late"] is None and registered["Respond deadline extended"] is None
+    assert registered["Responded late"] is None and registered["Overdue"] == "no"
 
 
-def test_the_ledger_names_the_co_departments_in_order(client, auth, officer, world, make_demand,
-                                                      department, other_department, make_department) -> None:
+def test_the_ledger_names_the_co_departments_in_order_and_the_escalation(
+        client, auth, officer, world, make_demand, department, other_department, make_department) -> None:
     third = make_department("市场监督管理局", "市场监管局")
     demand = make_demand("多部门协办", dispatch_to=department, co=(third, other_department))
+    demand.escalation_level = 1  # as the chaser leaves it
+    db.session.commit()
+    category = db.session.scalars(select(Category).order_by(Category.position)).first()
     auth.login(officer)
     rows = {row["编号"]: row for row in records(sheet_of(client, "/demands/export/ledger.xlsx"))}
     assert rows[demand.number]["配合单位"] == f"{other_department.name}、{third.name}"  # by id
+    assert rows[demand.number]["诉求类别"] == category.name
     english(client)
     rows = {row["Number"]: row for row in records(sheet_of(client, "/demands/export/ledger.xlsx"))}
     assert rows[demand.number]["Co-departments"] == f"{other_department.name}, {third.name}"
+    assert rows[demand.number]["Escalation"] == "escalated to the department head"
     assert rows[world["planned"].number]["Co-departments"] == other_department.name
     assert rows[world["assigned"].number]["Co-departments"] is None
+
+
+def test_moments_are_beijing_time(client, auth, officer, world, make_demand, department) -> None:
+    late = make_demand("夜间登记", dispatch_to=department)
+    late.created_at = at("2026-06-15T20:30+00:00")  # 04:30 on Tuesday the 16th in Beijing
+    late.dispatched_at = at("2026-06-15T23:59:30+00:00")
+    db.session.commit()
+    english(client)
+    auth.login(officer)
+    ledger = {row["Number"]: row for row in records(sheet_of(client, "/demands/export/ledger.xlsx"))}
+    assert ledger[late.number]["Logged on"] == datetime(2026, 6, 16)
+    assert ledger[late.number]["Dispatched"] == datetime(2026, 6, 16, 7, 59, 30)
+    assert ledger[late.number]["Days taken (working days)"] == 1  # Tuesday to Wednesday
+    problems = {row["Number"]: row for row in records(sheet_of(client, "/demands/export/problems.xlsx"))}
+    assert problems[late.number]["Logged on"] == datetime(2026, 6, 16)
 
 
 def test_the_task_list(client, auth, officer, world, department) -> None:
