@@ -17,7 +17,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from servicedesk.dashboard.measures import AVERAGE_OVER, RATES, Figures, Number, Rate, RateValue
+from servicedesk.dashboard.league import Kind, LeagueColumn
+from servicedesk.dashboard.measures import AVERAGE_OVER, RATES, Count, Figures, Number, Rate, RateValue
 from servicedesk.demands.search import DemandFilters
 
 #: a share as a percentage with one decimal (66.7%), an average with one decimal
@@ -56,6 +57,19 @@ class NumberLinks:
         return self._link(figures[AVERAGE_OVER], "average_days", classes,
                           ONE_DECIMAL.apply(figures.average_days, self.locale),
                           f' data-average="{figures.average_days}"')
+
+    def column(self, column: LeagueColumn, figures: Figures) -> Markup:
+        """A league table cell's numbers: a count, a rate and its cases, or the average."""
+        if column.kind is Kind.RATE:
+            rate, key = column.rate(figures), Rate(column.measure)
+            if rate.value is None:
+                return self.rate(rate, key)
+            cases = self.rate_counts(rate, key)
+            return Markup(  # noqa: S704 (links written here)
+                f'{self.rate(rate, key)} <span class="text-body-secondary">{cases}</span>')
+        if column.kind is Kind.COUNT:
+            return self.count(figures[Count(column.measure)], str(column.measure))
+        return self.average(figures)
 
     def _link(self, number: Number, key: str, classes: str, text: str, data: str = "") -> Markup:
         """`data`: more attributes, of numbers only."""

@@ -14,7 +14,7 @@ How a number is counted (`count_period`) depends on what it depends on, so that 
 every demand and the cost follows what happened in the period, not how many demands there are:
 
 - what happened in the period (`TALLIED`: dispatched, closed, responses, feedback and their kinds)
-  is the sum of the period's buckets in `demand_tallies` (whole months, whole weeks, days: `buckets`),
+  is the sum of the period's buckets in `demand_tallies` (whole years, months, weeks, days: `buckets`),
   which triggers on `demands` keep in step with the very columns the filters read (models.dashboard);
 - what depends on today is counted live among the only rows that can count: the open demands
   (`OPEN_COUNTS`, the age groups, the companies, the red list and the key supervision items, from
@@ -37,7 +37,18 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Result, Select, and_, func, null, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Result,
+    Select,
+    and_,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import joinedload
 
 from servicedesk.demands.operations import sees_all
@@ -384,8 +395,8 @@ OPEN_COUNTS = (Count.OPEN, Count.OVERDUE, Count.OVERDUE_DEPARTMENT, Count.OVERDU
 
 
 def buckets(first: date, last: date) -> list[tuple[str, date]]:
-    """The tally buckets (grain, first day) that make up first..last exactly: whole months, whole weeks
-    (unless a whole month begins in one) and single days."""
+    """The tally buckets (grain, first day) that make up first..last exactly: whole years, whole
+    months, whole weeks (unless a whole month begins in one) and single days."""
     found = []
     day = first
     while day <= last:
@@ -400,14 +411,17 @@ def _next_month(day: date) -> date:
 
 
 def _bucket_end(grain: str, day: date) -> date:
+    if grain == "year":
+        return date(day.year, 12, 31)
     if grain == "month":
         return _next_month(day) - DAY
     return day + timedelta(days=6) if grain == "week" else day
 
 
 def _grain_at(day: date, last: date) -> str:
-    if day.day == 1 and _bucket_end("month", day) <= last:
-        return "month"
+    for grain, begins in (("year", day.month == day.day == 1), ("month", day.day == 1)):
+        if begins and _bucket_end(grain, day) <= last:
+            return grain
     sunday, month = day + timedelta(days=6), _next_month(day)
     whole_month_inside = month <= sunday and _bucket_end("month", month) <= last
     if day.weekday() == 0 and sunday <= last and not whole_month_inside:
@@ -523,14 +537,18 @@ class Counted:
     returns: dict[int | None, int] = field(default_factory=dict)
 
     def add(self, result: Result[Any], slots: Mapping[str, Sequence[str]]) -> None:
-        """Rows of (lead department, category, values...): each slot adds up the columns named."""
-        keys = list(result.keys())
-        taken = [(_SLOT[slot], [keys.index(name) for name in names]) for slot, names in slots.items()]
-        for row in result:
-            values = self.cells.setdefault((row[0] or None, row[1]), [0] * len(SLOTS))
+        """Rows of (lead department, category, values...), any number of them per cell: each slot
+        adds up the values of the columns named."""
+        names = list(result.keys())[2:]
+        taken = [(_SLOT[slot], [names.index(name) for name in columns]) for slot, columns in slots.items()]
+        rows_of: dict[Cell, list[Sequence[int]]] = {}
+        for row in result.all():
+            rows_of.setdefault((row[0] or None, row[1]), []).append(row[2:])
+        for cell, rows in rows_of.items():
+            sums = [sum(column) for column in zip(*rows, strict=True)]
+            values = self.cells.setdefault(cell, [0] * len(SLOTS))
             for slot, columns in taken:
-                for column_ in columns:
-                    values[slot] += row[column_]
+                values[slot] += sum(sums[column] for column in columns)
 
     def headline(self) -> Figures:
         scope = self.scope
@@ -580,36 +598,57 @@ class Counted:
         return values
 
 
+#: the live counts of a cell, besides the tallies' columns (models.dashboard.TALLY_COLUMNS): the open
+#: demands' counts and age groups, the unsigned demands past their sign deadline, the reopenings
+LIVE_COLUMNS: tuple[str, ...] = (*(count.value for count in OPEN_COUNTS),
+                                 *(f"age_{index}" for index in range(len(AGE_GROUPS))), "unsigned",
+                                 Count.REOPENINGS.value)
+#: the slots of a cell each column adds to
+CELL_SLOTS: Mapping[str, tuple[str, ...]] = {
+    **{str(count): columns for count, columns in TALLIED.items()},
+    Count.SIGN_MEASURED: (*TALLIED[Count.SIGN_MEASURED], "unsigned"),
+    **{name: (name,) for name in LIVE_COLUMNS if name != "unsigned"},
+    "handling_days": ("handling_days",), "handling_counted": ("handling_counted",),
+}
+
+
 def count_period(user: User, scope: Scope, window: CardWindow, calendar: WorkingCalendar) -> Counted:
     """Every count of the scope's period, by lead department and category (the scope's own department
-    and category are left to the adding up): the tallies of the period's buckets, then, live, the open
-    demands, the unsigned demands past their sign deadline, the reopenings and the returns."""
+    and category are left to the adding up), in one statement of four parts: the tallies of the
+    period's buckets, then, live, the open demands, the unsigned demands past their sign deadline and
+    the reopenings; and the returns in one more."""
     if not sees_all(user):
         raise PermissionError("the dashboard counts every demand: for those who see them all")
-    counted = Counted(scope)
-    counted.add(db.session.execute(_tallies(scope)),
-                {**TALLIED, "handling_days": ("handling_days",), "handling_counted": ("handling_counted",)})
     ungrouped = replace(scope, department_id=None, category_id=None)
     of_open = {count.value: COUNTS[count](ungrouped) for count in OPEN_COUNTS}
     of_open.update((f"age_{index}", filters)
                    for index, (_fewest, _most, filters) in enumerate(age_filters(ungrouped, calendar)))
-    _count_by_cell(counted, {name: _count_among(filters, window, OPEN_ONLY)
-                             for name, filters in of_open.items()}, *conditions(OPEN_ONLY, window))
-    # the signed ones are tallied; an unsigned one counts once its sign deadline has passed
     measured = COUNTS[Count.SIGN_MEASURED](ungrouped)
-    _count_by_cell(counted, {Count.SIGN_MEASURED: _count_among(measured, window)},
-                   Demand.signed_at.is_(None), Demand.sign_due < window.today)
-    counted.add(db.session.execute(_reopenings(scope)), {Count.REOPENINGS: (Count.REOPENINGS,)})
+    reopened = func.count(func.distinct(CountedEvent.demand_id))
+    parts = [
+        _by_cell(DemandTally, {name: func.sum(getattr(DemandTally, name)) for name in TALLY_COLUMNS},
+                 _in_buckets(buckets(scope.period.first, scope.period.last))),
+        _by_cell(Demand, {name: _count_among(filters, window, OPEN_ONLY)
+                          for name, filters in of_open.items()}, *conditions(OPEN_ONLY, window)),
+        # the signed ones are tallied; an unsigned one counts once its sign deadline has passed
+        _by_cell(Demand, {"unsigned": _count_among(measured, window)},
+                 Demand.signed_at.is_(None), Demand.sign_due < window.today),
+        _by_cell(CountedEvent, {Count.REOPENINGS.value: reopened}, *_counted_in_period(REOPENING, scope)),
+    ]
+    counted = Counted(scope)
+    counted.add(db.session.execute(union_all(*parts)), CELL_SLOTS)
     counted.returns = _returns_by_department(scope)
     return counted
 
 
-def _tallies(scope: Scope) -> Select[Any]:
-    """The sums of the period's buckets, by lead department and category."""
-    return (select(DemandTally.lead_department_id, DemandTally.category_id,
-                   *(func.sum(getattr(DemandTally, name)).label(name) for name in TALLY_COLUMNS))
-            .where(_in_buckets(buckets(scope.period.first, scope.period.last)))
-            .group_by(DemandTally.lead_department_id, DemandTally.category_id))
+def _by_cell(source: Any, columns: Mapping[str, ColumnElement[int]],
+             *where: ColumnElement[bool]) -> Select[Any]:
+    """The columns by lead department and category, among the rows of `source` that `where` matches
+    (the only ones that can count): every cell column in the same place, nought where not counted here."""
+    counted = [columns[name].label(name) if name in columns else literal_column("0").label(name)
+               for name in (*TALLY_COLUMNS, *LIVE_COLUMNS)]
+    return (select(source.lead_department_id, source.category_id, *counted).where(*where)
+            .group_by(source.lead_department_id, source.category_id))
 
 
 #: no narrowing: every demand
@@ -629,30 +668,12 @@ def _count_among(filters: DemandFilters, window: CardWindow,
     return func.count().filter(and_(*rest)) if rest else func.count()
 
 
-def _count_by_cell(counted: Counted, columns: Mapping[str, ColumnElement[int]],
-                   *where: ColumnElement[bool]) -> None:
-    """Each column counted among the demands `where` matches (the only ones that can count), by lead
-    department and category."""
-    statement = (select(Demand.lead_department_id, Demand.category_id,
-                        *(column.label(name) for name, column in columns.items()))
-                 .where(*where).group_by(Demand.lead_department_id, Demand.category_id))
-    counted.add(db.session.execute(statement), {name: (name,) for name in columns})
-
-
 # The returns and reopenings: counted_events, the history's events with their demand's lead department
 # and category now (models.dashboard)
 
 def _counted_in_period(kind: str, scope: Scope) -> list[ColumnElement[bool]]:
     return [CountedEvent.kind == kind, CountedEvent.at >= start_of(scope.period.first),
             CountedEvent.at < start_of(scope.period.last + DAY)]
-
-
-def _reopenings(scope: Scope) -> Select[Any]:
-    """The demands reopened in the period, by lead department and category."""
-    reopened = func.count(func.distinct(CountedEvent.demand_id)).label(Count.REOPENINGS)
-    return (select(CountedEvent.lead_department_id, CountedEvent.category_id, reopened)
-            .where(*_counted_in_period(REOPENING, scope))
-            .group_by(CountedEvent.lead_department_id, CountedEvent.category_id))
 
 
 def _returns_by_department(scope: Scope) -> dict[int | None, int]:
@@ -740,9 +761,18 @@ def red_list(user: User, scope: Scope, window: CardWindow, calendar: WorkingCale
              limit: int = RED_LIST_SIZE) -> list[RedListItem]:
     """The most overdue open demands: the oldest current deadline first."""
     filters = replace(COUNTS[Count.OVERDUE](scope), sort=Sort.DUE)
-    demands = _listed(user, filters, window, limit)
-    return [RedListItem(demand, calendar.working_days_between(demand.current_due, scope.today))
-            for demand in demands if demand.current_due is not None]
+    demands = [demand for demand in _listed(user, filters, window, limit) if demand.current_due is not None]
+    if not demands:
+        return []
+    # one walk from the oldest deadline to today, rather than one per demand: the working days after
+    # each day up to today
+    first = min(demand.current_due for demand in demands)
+    after = {first: calendar.working_days_between(first, scope.today)}
+    day = first
+    while day < scope.today:
+        day += DAY
+        after[day] = after[day - DAY] - calendar.is_working_day(day)
+    return [RedListItem(demand, after[demand.current_due]) for demand in demands]
 
 
 def key_supervision_items(user: User, scope: Scope, window: CardWindow,

@@ -1,4 +1,4 @@
-"""What the dashboard reads instead of every demand: tallies by day, week and month, and the returns
+"""What the dashboard reads instead of every demand: tallies by day, week, month and year, and the returns
 and reopenings with their demand's lead department and category.
 
 Both are derived tables, never written by the application: triggers (migration 0006) keep them in
@@ -19,7 +19,7 @@ from servicedesk.models.base import Base, UTCDateTime
 from servicedesk.models.demand import Demand
 
 #: the lengths of time a tally's bucket spans, each from its `first_day`
-GRAINS = ("day", "week", "month")
+GRAINS = ("day", "week", "month", "year")
 #: the tally columns: each a count of demands, but `handling_days`, their sum of handling days
 TALLY_COLUMNS = ("dispatched", "signed_on_time", "signed_late", "closed", "closed_resolved",
                  "closed_withdrawn", "closed_duplicate", "solved", "partly_solved", "responses",
@@ -39,7 +39,7 @@ class DemandTally(Base):
     # clustered by its key on SQLite: a period's buckets are read as runs of the table
     __table_args__ = {"sqlite_with_rowid": False}
 
-    #: day, week (from a Monday) or month (from the 1st), Beijing days
+    #: day, week (from a Monday), month or year (from the 1st), Beijing days
     grain: Mapped[str] = mapped_column(String(5), primary_key=True)
     first_day: Mapped[date] = mapped_column(Date, primary_key=True)
     #: the demands' lead department, 0 for demands without one (a primary key holds no NULL)
@@ -103,12 +103,13 @@ class CountedEvent(Base):
 # The indexes of what the dashboard counts live, each reading only the rows that can count (SQLite
 # plans without statistics: each list's conditions find an index that begins with more of them than
 # the single-column ones do):
-#: the open demands, with every column their counts, breakdowns and lists read
+#: the open demands, with every column their counts, breakdowns and lists read (PostgreSQL's indexes
+#: hold no row id of their own: the id is the last column)
 Index("ix_demands_state_counted", Demand.state, Demand.category_id, Demand.key_supervision,
       Demand.lead_department_id, Demand.current_step, Demand.current_due, Demand.created_at,
-      Demand.company_id)
+      Demand.company_id, Demand.id)
 #: the demands under key supervision by state, the open ones in deadline order
-Index("ix_demands_key_supervision", Demand.key_supervision, Demand.state, Demand.current_due)
+Index("ix_demands_key_supervision", Demand.key_supervision, Demand.state, Demand.current_due, Demand.id)
 #: the unsigned demands, whose sign deadline may pass before anyone acts (a partial index)
 Index("ix_demands_unsigned", Demand.sign_due, Demand.lead_department_id, Demand.category_id,
       Demand.dispatched_at, sqlite_where=text("signed_at IS NULL"),

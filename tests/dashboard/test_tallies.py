@@ -28,6 +28,7 @@ from servicedesk.dashboard.measures import (
 from servicedesk.demands.search import DemandFilters, card_window, demand_query
 from servicedesk.extensions import db
 from servicedesk.models import Demand, DemandEvent, DemandTally, User
+from servicedesk.models.dashboard import GRAINS
 
 # The buckets
 
@@ -38,7 +39,8 @@ def _days(grain: str, first: date) -> set[date]:
         return {first}
     if grain == "week":
         return {first + timedelta(days=n) for n in range(7)}
-    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    following = (date(first.year + 1, 1, 1) if grain == "year"
+                 else date(first.year + first.month // 12, first.month % 12 + 1, 1))
     return {first + timedelta(days=n) for n in range((following - first).days)}
 
 
@@ -52,9 +54,12 @@ def test_whole_months_and_weeks_are_read_as_one_bucket(first: date, last: date, 
     assert buckets(first, last) == expected
 
 
-def test_a_year_is_twelve_months() -> None:
-    year = buckets(date(2026, 1, 1), date(2026, 12, 31))
-    assert year == [("month", date(2026, month, 1)) for month in range(1, 13)]
+def test_a_year_is_one_bucket_and_a_quarter_three() -> None:
+    assert buckets(date(2026, 1, 1), date(2026, 12, 31)) == [("year", date(2026, 1, 1))]
+    assert buckets(date(2026, 10, 1), date(2026, 12, 31)) == [("month", date(2026, month, 1))
+                                                              for month in (10, 11, 12)]
+    assert buckets(date(2025, 12, 1), date(2027, 1, 31)) == [
+        ("month", date(2025, 12, 1)), ("year", date(2026, 1, 1)), ("month", date(2027, 1, 1))]
 
 
 @pytest.mark.parametrize("first", [date(2025, 12, 17) + timedelta(days=n) for n in range(0, 60, 7)])
@@ -149,7 +154,7 @@ def test_the_numbers_follow_writes_that_bypass_the_application(year_of_demands: 
 
 def test_the_tallies_add_up_to_the_demands(year_of_demands: User) -> None:
     """Each grain holds every dispatched, closed, responded demand once."""
-    for grain in ("day", "week", "month"):
+    for grain in GRAINS:
         dispatched, closed, responses = db.session.execute(
             select(func.sum(DemandTally.dispatched), func.sum(DemandTally.closed),
                    func.sum(DemandTally.responses)).where(DemandTally.grain == grain)).one()

@@ -6,7 +6,7 @@ Create Date: 2026-11-26 09:00:00
 
 The dashboard counted every measure over every demand (1.5 to 2 s at 100,000 demands). Now:
 
-- `demand_tallies` holds, per day, week and month, lead department and category, how many demands
+- `demand_tallies` holds, per day, week, month and year, lead department and category, how many demands
   were last dispatched, closed, responded and given feedback then (and how: on time, resolved,
   satisfied...). Triggers on `demands` keep it in step in the statement that writes a demand: on
   SQLite one per row; on PostgreSQL one per statement over its transition tables (so that a bulk
@@ -41,6 +41,7 @@ DEMAND_COLUMNS = ("dispatched_at", "signed_at", "signed_late", "state", "closed_
                   "responded_at", "responded_late", "handling_days", "feedback_at", "feedback",
                   "lead_department_id", "category_id")
 KEY = ("grain", "first_day", "lead_department_id", "category_id")
+GRAINS = ("day", "week", "month", "year")
 
 
 def _flag(condition):
@@ -78,9 +79,10 @@ STEPS = {
 
 
 def _first_day(dialect, grain, moment):
-    """The Beijing day, Monday or first of the month of a stored UTC moment."""
+    """The Beijing day, Monday, first of the month or of the year of a stored UTC moment."""
     if dialect == "sqlite":  # a UTC text; Beijing keeps +8 all year
-        shift = {"day": "", "week": ", 'weekday 0', '-6 days'", "month": ", 'start of month'"}[grain]
+        shift = {"day": "", "week": ", 'weekday 0', '-6 days'", "month": ", 'start of month'",
+                 "year": ", 'start of year'"}[grain]
         return f"date(r.{moment}, '+8 hours'{shift})"
     local = f"(r.{moment} AT TIME ZONE 'Asia/Shanghai')"
     if grain == "day":
@@ -92,7 +94,7 @@ def _counted(dialect, source, sign):
     """What the demands of `source` (a relation aliased r) count, bucket by bucket, times sign."""
     selects = []
     for moment, (reached, adds) in STEPS.items():
-        for grain in ("day", "week", "month"):
+        for grain in GRAINS:
             values = ", ".join(f"{sign} * ({adds[name]}) AS {name}" if name in adds else f"0 AS {name}"
                                for name in TALLY_COLUMNS)
             selects.append(
@@ -240,9 +242,9 @@ def upgrade():
 
     op.create_index('ix_demands_state_counted', 'demands',
                     ['state', 'category_id', 'key_supervision', 'lead_department_id', 'current_step',
-                     'current_due', 'created_at', 'company_id'], unique=False)
+                     'current_due', 'created_at', 'company_id', 'id'], unique=False)
     op.drop_index('ix_demands_key_supervision', table_name='demands')
-    op.create_index('ix_demands_key_supervision', 'demands', ['key_supervision', 'state', 'current_due'],
+    op.create_index('ix_demands_key_supervision', 'demands', ['key_supervision', 'state', 'current_due', 'id'],
                     unique=False)
     op.create_index('ix_demands_unsigned', 'demands',
                     ['sign_due', 'lead_department_id', 'category_id', 'dispatched_at'], unique=False,
