@@ -130,12 +130,16 @@ def test_other_values_are_their_text() -> None:
 
 
 def test_rows_of_many_shapes_are_each_right() -> None:
-    """More combinations of empty cells than the writer keeps row templates for."""
+    """More combinations of empty cells than the writer keeps row templates for, an empty row and
+    rows of a single value among them."""
     width = 12
     columns = [Column(f"c{number}", 6, "integer" if number % 2 else "text") for number in range(width)]
+    everything_empty = 2**width - 1
+    shapes = [*range(TEMPLATES_KEPT + 300), everything_empty,
+              *(everything_empty - 2**number for number in range(width))]
     rows = [[None if shape >> number & 1 else (number if number % 2 else f"t{number}")
              for number in range(width)]
-            for shape in range(TEMPLATES_KEPT + 300)]
+            for shape in shapes]
     assert values(workbook(columns, rows))[1:] == [tuple(row) for row in rows]
 
 
