@@ -17,12 +17,16 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from servicedesk.dashboard.league import Kind, LeagueColumn
+from servicedesk.dashboard.league import LEAGUE_COLUMNS, Kind, LeagueColumn, LeagueRow
 from servicedesk.dashboard.measures import AVERAGE_OVER, RATES, Count, Figures, Number, Rate, RateValue
 from servicedesk.demands.search import DemandFilters
 
 #: a share as a percentage with one decimal (66.7%), an average with one decimal
 PERCENT, ONE_DECIMAL = parse_pattern("#,##0.0%"), parse_pattern("#,##0.0")
+
+
+#: the league table's columns of numbers (the first, the department's name, heads the row)
+LEAGUE_NUMBER_COLUMNS = tuple(column for column in LEAGUE_COLUMNS if column.kind is not Kind.NAME)
 
 
 class NumberLinks:
@@ -57,6 +61,20 @@ class NumberLinks:
         return self._link(figures[AVERAGE_OVER], "average_days", classes,
                           ONE_DECIMAL.apply(figures.average_days, self.locale),
                           f' data-average="{figures.average_days}"')
+
+    def league_cells(self, row: LeagueRow, worst_note: str) -> Markup:
+        """A league row's cells after its first, the department's name: each column's numbers, marked
+        where the department holds the worst value of the column."""
+        note = f'<span class="visually-hidden"> {escape(worst_note)}</span>'
+        cells = []
+        for column in LEAGUE_NUMBER_COLUMNS:
+            numbers = self.column(column, row.figures)
+            if column.key in row.worst:
+                cells.append(f'<td class="text-end text-nowrap worst" data-column="{column.key}" '
+                             f'data-worst="1">{numbers}{note}</td>')
+            else:
+                cells.append(f'<td class="text-end text-nowrap" data-column="{column.key}">{numbers}</td>')
+        return Markup("".join(cells))  # noqa: S704 (every value is escaped as it goes in)
 
     def column(self, column: LeagueColumn, figures: Figures) -> Markup:
         """A league table cell's numbers: a count, a rate and its cases, or the average."""
