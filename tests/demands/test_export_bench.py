@@ -7,8 +7,8 @@ from openpyxl import load_workbook
 
 from servicedesk.bench import ledger_export
 
-FIGURES = ("rows", "seconds", "rows_per_second", "cpu_seconds", "peak_memory_mb", "file_mb",
-           "quarter_rows", "quarter_peak_memory_mb")
+FIGURES = ("rows", "seconds", "rows_per_second", "cpu_seconds", "peak_memory_mb", "file_mb", "queries",
+           "quarter_rows", "quarter_peak_memory_mb", "quarter_queries")
 
 
 def test_the_benchmark_runs_small(tmp_path, capsys) -> None:
@@ -18,6 +18,7 @@ def test_the_benchmark_runs_small(tmp_path, capsys) -> None:
     figures = dict(line.split("=", 1) for line in lines)
     assert tuple(figures) == FIGURES
     assert figures["rows"] == "300" and figures["quarter_rows"] == "75"
+    assert figures["queries"] == figures["quarter_queries"]  # as many statements at a quarter of the rows
     for name in FIGURES:
         assert float(figures[name]) >= 0, name
     assert float(figures["peak_memory_mb"]) > 0 and output.stat().st_size > 0
