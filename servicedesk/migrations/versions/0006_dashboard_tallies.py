@@ -8,11 +8,12 @@ The dashboard counted every measure over every demand (1.5 to 2 s at 100,000 dem
 
 - `demand_tallies` holds, per day, week, month and year, lead department and category, how many demands
   were last dispatched, closed, responded and given feedback then (and how: on time, resolved,
-  satisfied...). Triggers on `demands` keep it in step in the statement that writes a demand: on
-  SQLite one per row; on PostgreSQL one per statement over its transition tables (so that a bulk
-  COPY adds once). Each adds what the new rows count and takes away what the old rows counted,
-  bucket by bucket, and writes only the buckets that change, in key order (two statements never
-  wait for each other's buckets in opposite orders).
+  satisfied...). Triggers on `demands` keep it in step in the statement that writes a demand, adding
+  what the new row counts and taking away what the old row counted, only when a column they read
+  changed: on SQLite per row, one upsert per bucket of each changed step; on PostgreSQL an insert or
+  delete once per statement over its transition tables (a bulk COPY adds once), an update per row;
+  each statement writes only the buckets that change, in key order (two statements never wait for
+  each other's buckets in opposite orders).
 - `counted_events` holds the returns and reopenings of the history with their demand's lead
   department and category now: a trigger on `demand_events` adds them, one on `demands` follows a
   demand to its new department or category.
@@ -36,55 +37,55 @@ depends_on = None
 TALLY_COLUMNS = ("dispatched", "signed_on_time", "signed_late", "closed", "closed_resolved", "closed_withdrawn",
                  "closed_duplicate", "solved", "partly_solved", "responses", "responses_on_time",
                  "handling_days", "handling_counted", "feedback", "satisfied")
-#: what the triggers read of a demand
-DEMAND_COLUMNS = ("dispatched_at", "signed_at", "signed_late", "state", "closed_at", "close_reason", "outcome",
-                  "responded_at", "responded_late", "handling_days", "feedback_at", "feedback",
-                  "lead_department_id", "category_id")
 KEY = ("grain", "first_day", "lead_department_id", "category_id")
 GRAINS = ("day", "week", "month", "year")
+
+
+CELL = ("lead_department_id", "category_id")
 
 
 def _flag(condition):
     return f"CASE WHEN {condition} THEN 1 ELSE 0 END"
 
 
-_RESOLVED = "r.close_reason IN ('satisfied', 'basically_satisfied')"
-#: each step a demand is tallied at: its moment, when the demand has reached it, and what it adds (the
-#: same conditions as the dashboard's measures, servicedesk.dashboard.measures.COUNTS)
+_RESOLVED = "{r}.close_reason IN ('satisfied', 'basically_satisfied')"
+#: each step a demand is tallied at, by its moment: the other columns it reads, when a demand (row r)
+#: has reached it, and what it adds (the same conditions as the dashboard's measures,
+#: servicedesk.dashboard.measures.COUNTS)
 STEPS = {
-    "dispatched_at": ("r.dispatched_at IS NOT NULL", {
+    "dispatched_at": (("signed_at", "signed_late"), "{r}.dispatched_at IS NOT NULL", {
         "dispatched": "1",
-        "signed_on_time": _flag("r.signed_at IS NOT NULL AND NOT r.signed_late"),
-        "signed_late": _flag("r.signed_at IS NOT NULL AND r.signed_late"),
+        "signed_on_time": _flag("{r}.signed_at IS NOT NULL AND NOT {r}.signed_late"),
+        "signed_late": _flag("{r}.signed_at IS NOT NULL AND {r}.signed_late"),
     }),
-    "closed_at": ("r.state = 'closed' AND r.closed_at IS NOT NULL", {
+    "closed_at": (("state", "close_reason", "outcome"), "{r}.state = 'closed' AND {r}.closed_at IS NOT NULL", {
         "closed": "1",
         "closed_resolved": _flag(_RESOLVED),
-        "closed_withdrawn": _flag("r.close_reason = 'withdrawn'"),
-        "closed_duplicate": _flag("r.close_reason = 'duplicate'"),
-        "solved": _flag(f"{_RESOLVED} AND r.outcome = 'solved'"),
-        "partly_solved": _flag(f"{_RESOLVED} AND r.outcome = 'partly_solved'"),
+        "closed_withdrawn": _flag("{r}.close_reason = 'withdrawn'"),
+        "closed_duplicate": _flag("{r}.close_reason = 'duplicate'"),
+        "solved": _flag(f"{_RESOLVED} AND {{r}}.outcome = 'solved'"),
+        "partly_solved": _flag(f"{_RESOLVED} AND {{r}}.outcome = 'partly_solved'"),
     }),
-    "responded_at": ("r.responded_at IS NOT NULL", {
+    "responded_at": (("responded_late", "handling_days"), "{r}.responded_at IS NOT NULL", {
         "responses": "1",
-        "responses_on_time": _flag("NOT r.responded_late"),
-        "handling_days": "coalesce(r.handling_days, 0)",
-        "handling_counted": _flag("r.handling_days IS NOT NULL"),
+        "responses_on_time": _flag("NOT {r}.responded_late"),
+        "handling_days": "coalesce({r}.handling_days, 0)",
+        "handling_counted": _flag("{r}.handling_days IS NOT NULL"),
     }),
-    "feedback_at": ("r.feedback_at IS NOT NULL", {
+    "feedback_at": (("feedback",), "{r}.feedback_at IS NOT NULL", {
         "feedback": "1",
-        "satisfied": _flag("r.feedback IN ('satisfied', 'basically_satisfied')"),
+        "satisfied": _flag("{r}.feedback IN ('satisfied', 'basically_satisfied')"),
     }),
 }
 
 
-def _first_day(dialect, grain, moment):
+def _first_day(dialect, grain, moment, r):
     """The Beijing day, Monday, first of the month or of the year of a stored UTC moment."""
     if dialect == "sqlite":  # a UTC text; Beijing keeps +8 all year
         shift = {"day": "", "week": ", 'weekday 0', '-6 days'", "month": ", 'start of month'",
                  "year": ", 'start of year'"}[grain]
-        return f"date(r.{moment}, '+8 hours'{shift})"
-    local = f"(r.{moment} AT TIME ZONE 'Asia/Shanghai')"
+        return f"date({r}.{moment}, '+8 hours'{shift})"
+    local = f"({r}.{moment} AT TIME ZONE 'Asia/Shanghai')"
     if grain == "day":
         return f"CAST({local} AS date)"
     return f"CAST(date_trunc('{grain}', {local}) AS date)"
@@ -93,19 +94,20 @@ def _first_day(dialect, grain, moment):
 def _counted(dialect, source, sign):
     """What the demands of `source` (a relation aliased r) count, bucket by bucket, times sign."""
     selects = []
-    for moment, (reached, adds) in STEPS.items():
+    for moment, (_reads, reached, adds) in STEPS.items():
         for grain in GRAINS:
-            values = ", ".join(f"{sign} * ({adds[name]}) AS {name}" if name in adds else f"0 AS {name}"
-                               for name in TALLY_COLUMNS)
+            values = ", ".join(f"{sign} * ({adds[name].format(r='r')}) AS {name}" if name in adds
+                               else f"0 AS {name}" for name in TALLY_COLUMNS)
             selects.append(
-                f"SELECT '{grain}' AS grain, {_first_day(dialect, grain, moment)} AS first_day, "
+                f"SELECT '{grain}' AS grain, {_first_day(dialect, grain, moment, 'r')} AS first_day, "
                 f"coalesce(r.lead_department_id, 0) AS lead_department_id, r.category_id AS category_id, "
-                f"{values} FROM {source} AS r WHERE {reached}")
+                f"{values} FROM {source} AS r WHERE {reached.format(r='r')}")
     return "\nUNION ALL ".join(selects)
 
 
 def _tally(dialect, *changes):
-    """One statement adding the net change of each bucket; changes are (source, sign) pairs."""
+    """One statement adding the net change of each bucket, in key order (two statements never wait for
+    each other's buckets in opposite orders); changes are (source, sign) pairs."""
     counted = "\nUNION ALL ".join(_counted(dialect, source, sign) for source, sign in changes)
     key = ", ".join(KEY)
     sums = ", ".join(f"sum({name})" for name in TALLY_COLUMNS)
@@ -117,30 +119,45 @@ def _tally(dialect, *changes):
             f"ON CONFLICT ({key}) DO UPDATE SET {added}")
 
 
-def _row(prefix):
-    """A SQLite trigger's NEW or OLD row as a relation."""
-    return "(SELECT " + ", ".join(f"{prefix}.{name} AS {name}" for name in DEMAND_COLUMNS) + ")"
+# SQLite: row triggers, one upsert per bucket of a step (grouping the buckets of one row would cost a
+# sorter per row written); an update touches only the steps whose columns changed.
+
+def _sqlite_upserts(row, sign, moment):
+    """The upserts adding sign x what the row (NEW or OLD) counts at a step, one per grain."""
+    _reads, reached, adds = STEPS[moment]
+    key = ", ".join(KEY)
+    values = ", ".join(f"{sign} * ({expression.format(r=row)})" for expression in adds.values())
+    added = ", ".join(f"{name} = demand_tallies.{name} + excluded.{name}" for name in adds)
+    return [f"INSERT INTO demand_tallies ({key}, {', '.join(adds)})\n"
+            f"SELECT '{grain}', {_first_day('sqlite', grain, moment, row)}, "
+            f"coalesce({row}.lead_department_id, 0), {row}.category_id, {values}\n"
+            f"WHERE {reached.format(r=row)}\n"
+            f"ON CONFLICT ({key}) DO UPDATE SET {added};" for grain in GRAINS]
+
+
+def _sqlite_trigger(name, event, body, when=""):
+    return f"CREATE TRIGGER {name} AFTER {event} ON demands {when}BEGIN\n" + "\n".join(body) + "\nEND"
 
 
 def _sqlite_tallies():
-    columns = ", ".join(DEMAND_COLUMNS)
-    return [
-        f"CREATE TRIGGER demand_tallies_insert AFTER INSERT ON demands BEGIN\n"
-        f"{_tally('sqlite', (_row('NEW'), 1))};\nEND",
-        f"CREATE TRIGGER demand_tallies_update AFTER UPDATE OF {columns} ON demands BEGIN\n"
-        f"{_tally('sqlite', (_row('OLD'), -1), (_row('NEW'), 1))};\nEND",
-        f"CREATE TRIGGER demand_tallies_delete AFTER DELETE ON demands BEGIN\n"
-        f"{_tally('sqlite', (_row('OLD'), -1))};\nEND",
+    triggers = [
+        _sqlite_trigger("demand_tallies_insert", "INSERT",
+                        [upsert for moment in STEPS for upsert in _sqlite_upserts("NEW", 1, moment)]),
+        _sqlite_trigger("demand_tallies_delete", "DELETE",
+                        [upsert for moment in STEPS for upsert in _sqlite_upserts("OLD", -1, moment)]),
     ]
+    for moment, (reads, _reached, _adds) in STEPS.items():
+        columns = (moment, *reads, *CELL)
+        changed = " OR ".join(f"OLD.{column} IS NOT NEW.{column}" for column in columns)
+        triggers.append(_sqlite_trigger(
+            f"demand_tallies_{moment.removesuffix('_at')}", f"UPDATE OF {', '.join(columns)}",
+            _sqlite_upserts("OLD", -1, moment) + _sqlite_upserts("NEW", 1, moment), when=f"WHEN {changed} "))
+    return triggers
 
 
-#: PostgreSQL: each statement trigger's transition tables, and its changes
-POSTGRESQL_TALLIES = {
-    "insert": ("REFERENCING NEW TABLE AS new_rows", (("new_rows", 1),)),
-    "update": ("REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
-               (("old_rows", -1), ("new_rows", 1))),
-    "delete": ("REFERENCING OLD TABLE AS old_rows", (("old_rows", -1),)),
-}
+#: every column of a demand the tallies read
+READ = (*dict.fromkeys(column for moment, (reads, _reached, _adds) in STEPS.items() for column in (moment, *reads)),
+        *CELL)
 
 
 def _postgresql_function(name, body):
@@ -149,14 +166,21 @@ def _postgresql_function(name, body):
 
 
 def _postgresql_tallies():
-    statements = []
-    for event, (transitions, changes) in POSTGRESQL_TALLIES.items():
-        statements += [
-            _postgresql_function(f"demand_tallies_{event}", _tally("postgresql", *changes)),
-            f"CREATE TRIGGER demand_tallies_{event} AFTER {event.upper()} ON demands {transitions} "
-            f"FOR EACH STATEMENT EXECUTE FUNCTION demand_tallies_{event}()",
-        ]
-    return statements
+    """An insert or a delete: once per statement, over its transition tables (a bulk COPY adds once);
+    an update: per row, and only when a column the tallies read changed (most updates change none)."""
+    old, new = (f"(SELECT {', '.join(f'{row}.{column} AS {column}' for column in READ)})" for row in ("OLD", "NEW"))
+    changed = " OR ".join(f"OLD.{column} IS DISTINCT FROM NEW.{column}" for column in READ)
+    return [
+        _postgresql_function("demand_tallies_insert", _tally("postgresql", ("new_rows", 1))),
+        "CREATE TRIGGER demand_tallies_insert AFTER INSERT ON demands REFERENCING NEW TABLE AS new_rows "
+        "FOR EACH STATEMENT EXECUTE FUNCTION demand_tallies_insert()",
+        _postgresql_function("demand_tallies_update", _tally("postgresql", (old, -1), (new, 1))),
+        f"CREATE TRIGGER demand_tallies_update AFTER UPDATE OF {', '.join(READ)} ON demands FOR EACH ROW "
+        f"WHEN ({changed}) EXECUTE FUNCTION demand_tallies_update()",
+        _postgresql_function("demand_tallies_delete", _tally("postgresql", ("old_rows", -1))),
+        "CREATE TRIGGER demand_tallies_delete AFTER DELETE ON demands REFERENCING OLD TABLE AS old_rows "
+        "FOR EACH STATEMENT EXECUTE FUNCTION demand_tallies_delete()",
+    ]
 
 
 # The returns and reopenings (the same events as the lists' returned and reopened filters, search.py)
@@ -177,26 +201,27 @@ def _sqlite_counted_events():
     event = "(SELECT NEW.id AS id, NEW.demand_id AS demand_id, NEW.action AS action, NEW.to_state AS to_state, " \
             "NEW.at AS at, NEW.actor_department_id AS actor_department_id)"
     return [
-        f"CREATE TRIGGER counted_events_insert AFTER INSERT ON demand_events BEGIN\n"
-        f"{_counted_events(event)};\nEND",
-        "CREATE TRIGGER counted_events_cell AFTER UPDATE OF lead_department_id, category_id ON demands BEGIN\n"
+        # the WHEN spares every other event (most of the history) the trigger's statement
+        f"CREATE TRIGGER counted_events_insert AFTER INSERT ON demand_events WHEN {COUNTED.replace('e.', 'NEW.')} "
+        f"BEGIN\n{_counted_events(event)};\nEND",
+        "CREATE TRIGGER counted_events_cell AFTER UPDATE OF lead_department_id, category_id ON demands "
+        "WHEN OLD.lead_department_id IS NOT NEW.lead_department_id OR OLD.category_id IS NOT NEW.category_id BEGIN\n"
         "UPDATE counted_events SET lead_department_id = NEW.lead_department_id, category_id = NEW.category_id "
         "WHERE demand_id = NEW.id;\nEND",
     ]
 
 
 def _postgresql_counted_events():
-    moved = ("UPDATE counted_events AS c SET lead_department_id = n.lead_department_id, "
-             "category_id = n.category_id FROM new_rows AS n WHERE c.demand_id = n.id "
-             "AND (c.lead_department_id IS DISTINCT FROM n.lead_department_id "
-             "OR c.category_id IS DISTINCT FROM n.category_id)")
+    moved = ("UPDATE counted_events SET lead_department_id = NEW.lead_department_id, "
+             "category_id = NEW.category_id WHERE demand_id = NEW.id")
     return [
         _postgresql_function("counted_events_insert", _counted_events("new_rows")),
         "CREATE TRIGGER counted_events_insert AFTER INSERT ON demand_events REFERENCING NEW TABLE AS new_rows "
         "FOR EACH STATEMENT EXECUTE FUNCTION counted_events_insert()",
         _postgresql_function("counted_events_cell", moved),
-        "CREATE TRIGGER counted_events_cell AFTER UPDATE ON demands REFERENCING NEW TABLE AS new_rows "
-        "FOR EACH STATEMENT EXECUTE FUNCTION counted_events_cell()",
+        "CREATE TRIGGER counted_events_cell AFTER UPDATE OF lead_department_id, category_id ON demands "
+        "FOR EACH ROW WHEN (OLD.lead_department_id IS DISTINCT FROM NEW.lead_department_id "
+        "OR OLD.category_id IS DISTINCT FROM NEW.category_id) EXECUTE FUNCTION counted_events_cell()",
     ]
 
 
@@ -257,7 +282,8 @@ def downgrade():
     op.drop_index('ix_demands_unsigned', table_name='demands')
     op.drop_index('ix_demands_state_counted', table_name='demands')
     postgresql = op.get_bind().dialect.name == "postgresql"
-    for trigger, table in [*((f"demand_tallies_{event}", "demands") for event in POSTGRESQL_TALLIES),
+    tallies = ("insert", "delete", *(("update",) if postgresql else (m.removesuffix("_at") for m in STEPS)))
+    for trigger, table in [*((f"demand_tallies_{event}", "demands") for event in tallies),
                            ("counted_events_insert", "demand_events"), ("counted_events_cell", "demands")]:
         op.execute(f"DROP TRIGGER IF EXISTS {trigger}" + (f" ON {table}" if postgresql else ""))
         if postgresql:
