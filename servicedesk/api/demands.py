@@ -30,7 +30,7 @@ from servicedesk.api.demand_schemas import (
 from servicedesk.api.schemas import page_of
 from servicedesk.demands import operations
 from servicedesk.demands.operations import DemandRefused, NewDemand
-from servicedesk.demands.search import demand_query, kept_total
+from servicedesk.demands.search import demand_query, known_total
 from servicedesk.domain.lifecycle import BY_ACTION, Action, Refusal
 from servicedesk.extensions import db
 from servicedesk.models import Demand, DemandEvent, ExtensionRequest, Role, User, Visit
@@ -222,7 +222,8 @@ class Demands(MethodView):
         def listed(matches: int = 0) -> Any:
             return demand_query(user, filters, matches=matches).options(*demand_options())
 
-        page = paginate(listed(), *page_args(args), read_with=listed, counted=kept_total(user, filters))
+        page = paginate(listed(), *page_args(args), read_with=listed, counted=known_total(user, filters),
+                        ids_first=True)
         return {"items": page.items, "total": page.total}
 
     @roles_required(Role.OFFICER)

@@ -36,7 +36,7 @@ from servicedesk.demands.search import (
     Sort,
     card_window,
     demand_query,
-    kept_total,
+    known_total,
 )
 from servicedesk.domain.lifecycle import Action, State
 from servicedesk.domain.workdays import Card
@@ -52,7 +52,7 @@ from servicedesk.models import (
     Role,
     User,
 )
-from servicedesk.pagination import count_of, paginate
+from servicedesk.pagination import count_of, ids_first_of, paginate
 from servicedesk.security import signed_in
 
 PER_PAGE = 50
@@ -244,7 +244,7 @@ def render_queue(user: User) -> str:
         counts = db.session.execute(select(*(count_of(q).scalar_subquery() for q in queries))).one()
     # an empty section is asked too: the page runs as many statements whatever the desk holds
     filled = [FilledSection(section, count,
-                            list(db.session.scalars(query.options(*LIST_OPTIONS).limit(QUEUE_LIMIT))))
+                            list(db.session.scalars(ids_first_of(query.options(*LIST_OPTIONS), QUEUE_LIMIT))))
               for section, query, count in zip(sections, queries, counts, strict=True)]
     shown = list({d.id: d for s in filled for d in s.items}.values())
     roles = [role for role in QUEUE_ROLES if any(s.section.role is role for s in filled)]
@@ -338,7 +338,7 @@ def index() -> str:
         return demand_query(user, filters, window, matches=matches).options(*LIST_OPTIONS)
 
     page = paginate(listed(), request.args.get("page", 1, type=int) or 1, PER_PAGE, read_with=listed,
-                    counted=kept_total(user, filters))
+                    counted=known_total(user, filters), ids_first=True)
     return render_template("demands/index.html", form=form, filters=filters, page=page,
                            extras=row_extras(page.items, window), window=window,
                            more_open=bool(filters.narrowing or form.errors),

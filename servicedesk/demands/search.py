@@ -410,11 +410,18 @@ def demand_query(user: User, filters: DemandFilters, window: CardWindow | None =
     return statement.order_by(*_order(filters.sort))
 
 
-def kept_total(user: User, filters: DemandFilters) -> Select[tuple[int]] | None:
-    """The list's total from the totals kept per state, when nothing but states narrows the list of
-    someone who sees every demand (the list's first page); None when the demands must be counted."""
-    if filters.q or set(filters.narrowing) - {"states"} or not sees_all(user):
+def known_total(user: User, filters: DemandFilters) -> Select[tuple[int]] | None:
+    """The list's total read more cheaply than by counting its demands, for someone who sees every
+    demand: from the totals kept per state when nothing but states narrows the list, from SQLite's
+    keyword index alone when nothing but keywords does (at 100,000 demands 0.5 ms for a common
+    two-character word where looking each match up among the demands took 14 ms). None when the
+    demands must be counted."""
+    if set(filters.narrowing) - {"states"} or not sees_all(user):
         return None
+    if filters.q:
+        if filters.states or db.session.get_bind().dialect.name != "sqlite":
+            return None
+        return select(func.count()).select_from(demand_search).where(*_sqlite_keywords(terms_of(filters.q)))
     total = select(func.coalesce(func.sum(DemandStateTotal.demands), 0))
     return total.where(DemandStateTotal.state.in_(filters.states)) if filters.states else total
 
@@ -598,17 +605,21 @@ def keyword_clause(q: str) -> ColumnElement[bool]:
         return true()
     dialect = db.session.get_bind().dialect.name
     if dialect == "sqlite":
-        return _sqlite_keywords(terms)
+        return Demand.id.in_(select(demand_search.c.rowid).where(*_sqlite_keywords(terms)))
     return and_(*(_ilike_term(term, postgresql=dialect == "postgresql") for term in terms))
 
 
-def _sqlite_keywords(terms: list[str]) -> ColumnElement[bool]:
+def _sqlite_keywords(terms: list[str]) -> list[ColumnElement[bool]]:
+    """The conditions on the keyword index (one row per demand, rowid = demands.id) that every
+    term holds."""
+    if not terms:
+        return []
     phrases = [fts_phrase(t) for t in terms if len(t) >= TRIGRAM]
     where: list[ColumnElement[bool]] = []
     for term in (t for t in terms if len(t) == BIGRAM):
         trigrams = _trigrams_beginning(term)
         if not trigrams:
-            return false()
+            return [false()]
         phrases.append("(" + " OR ".join(fts_phrase(t) for t in trigrams) + ")")
     if phrases:
         # The trigram index finds any substring of 3+ characters.
@@ -617,7 +628,7 @@ def _sqlite_keywords(terms: list[str]) -> ColumnElement[bool]:
         pattern = _like_pattern(term)
         where.append(or_(*(demand_search.c[name].like(pattern, escape="\\")
                            for name in ("title", "description", "company_name"))))
-    return Demand.id.in_(select(demand_search.c.rowid).where(*where))
+    return where
 
 
 def _trigrams_beginning(term: str) -> list[str]:
