@@ -51,7 +51,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Flask
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from servicedesk.bench import data, ledger_export
 from servicedesk.bench.ledger_export import QueryCounter
@@ -178,6 +178,7 @@ class Bench:
             "handler": ledger_export.signed_in_client(app, world.handler_usernames[busiest][0]),
         }
         with app.app_context():
+            self.engine = db.engine
             self.demands = db.session.scalar(select(func.count()).select_from(Demand)) or 0
             db.session.remove()
 
@@ -196,13 +197,18 @@ class Bench:
         for _ in range(WARM_UP):
             body = self.get(role, url)
         times, most = [], 0
-        with self.app.app_context():
+        # No app context around the requests: each request has its own, as on a server, and so its
+        # own session (an outer context would keep the session and its identity map across requests).
+        event.listen(self.engine, "before_cursor_execute", self.queries.before)
+        try:
             for _ in range(self.repeat):
-                with self.queries.counting():
-                    started = time.perf_counter()
-                    self.get(role, url)
-                    times.append((time.perf_counter() - started) * 1000)
+                self.queries.count = 0
+                started = time.perf_counter()
+                self.get(role, url)
+                times.append((time.perf_counter() - started) * 1000)
                 most = max(most, self.queries.count)
+        finally:
+            event.remove(self.engine, "before_cursor_execute", self.queries.before)
         times.sort()
         report(page=name, median_ms=f"{statistics.median(times):.1f}",
                p95_ms=f"{times[math.ceil(0.95 * len(times)) - 1]:.1f}", queries=most, demands=self.demands,
