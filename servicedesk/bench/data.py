@@ -1254,7 +1254,9 @@ class _Life:
         row["version"] = 1 + sum(1 for event in self.events
                                  if event["actor_id"] is not None and event["action"] != "logged")
         g.rows["demand"].append(row)
-        g.rows["co"] += [{"demand_id": self.id, "department_id": d} for d in self.co]
+        # the state the triggers of migration 0008 would copy (SQLite's then has nothing to correct)
+        g.rows["co"] += [{"demand_id": self.id, "department_id": d, "demand_state": self.state}
+                         for d in self.co]
         g.rows["event"] += self.events
         g.demands_of_company.setdefault(self.spec.company_id, []).append(self.id)
         g.numbers_of[self.id] = row["number"]

@@ -119,15 +119,18 @@ def department_demand_ids(department_id: int, *, lead: bool = True, co: bool = T
                           states: Sequence[str] = ()) -> Any:
     """The ids of the demands the department leads and/or co-handles (in these states, if given).
 
-    Both is the union of two id lists, each read from an index ((lead_department_id, state) and the
-    co-departments' (department_id, demand_id)): with `lead OR id IN (co)` SQLite read every demand
-    in the states asked for and looked its departments up one by one."""
+    Both is the union of two id lists, each read from an index alone ((lead_department_id, state) and
+    the co-departments' (department_id, demand_state, demand_id)), each narrowed by the states: with
+    `lead OR id IN (co)` SQLite read every demand in the states asked for and looked its departments
+    up one by one. The co-departments' demand_state is their demand's state, kept by the triggers of
+    migration 0008."""
     led = aliased(Demand)
     lead_ids = select(led.id).where(led.lead_department_id == department_id)
-    if states:
-        lead_ids = lead_ids.where(led.state.in_(states))
     co_ids = (select(demand_co_departments.c.demand_id)
               .where(demand_co_departments.c.department_id == department_id))
+    if states:
+        lead_ids = lead_ids.where(led.state.in_(states))
+        co_ids = co_ids.where(demand_co_departments.c.demand_state.in_(states))
     if lead and co:
         return union_all(lead_ids, co_ids)
     return lead_ids if lead else co_ids

@@ -71,8 +71,12 @@ demand_co_departments = Table(
     Base.metadata,
     Column("demand_id", ForeignKey("demands.id"), primary_key=True),
     Column("department_id", ForeignKey("departments.id"), primary_key=True),
-    #: a department's co-handled demands, read from the index alone (lists and visibility)
-    Index("ix_demand_co_departments_department_demand", "department_id", "demand_id"),
+    #: the demand's state, copied by triggers (migration 0008) whoever writes the demand or the row;
+    #: nullable, as the ORM inserts the two ids only and the trigger fills it in
+    Column("demand_state", String(12), nullable=True),
+    #: a department's co-handled demands in some states (or all), read from the index alone (queues,
+    #: lists and visibility)
+    Index("ix_demand_co_departments_department_state", "department_id", "demand_state", "demand_id"),
 )
 
 
