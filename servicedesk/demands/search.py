@@ -32,6 +32,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time
 from typing import Any
 
+from flask import g
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -633,10 +634,13 @@ def _sqlite_keywords(terms: list[str]) -> list[ColumnElement[bool]]:
 
 def _trigrams_beginning(term: str) -> list[str]:
     """The trigrams of the search table that begin with the two characters (the tokenizer folds
-    case, so the term is folded too)."""
+    case, so the term is folded too). Remembered for the request, whose count and page both ask."""
     folded = term.lower()
-    return list(db.session.scalars(select(demand_search_terms.c.term).where(
-        demand_search_terms.c.term >= folded, demand_search_terms.c.term < folded + LAST_CHARACTER)))
+    remembered: dict[str, list[str]] = g.setdefault("trigrams_beginning", {})
+    if folded not in remembered:
+        remembered[folded] = list(db.session.scalars(select(demand_search_terms.c.term).where(
+            demand_search_terms.c.term >= folded, demand_search_terms.c.term < folded + LAST_CHARACTER)))
+    return remembered[folded]
 
 
 def _ilike_term(term: str, postgresql: bool) -> ColumnElement[bool]:
