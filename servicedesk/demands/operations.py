@@ -590,16 +590,19 @@ def recompute_provisional_deadlines(now: datetime) -> int:
 # of queries however long its history
 
 def demand_for_page(demand_id: int) -> Demand | None:
+    # The page names the people it shows and never asks their roles: loading the roles of each
+    # group of them (as users' roles are by default) cost three queries more.
     return db.session.scalar(select(Demand).where(Demand.id == demand_id).options(
         joinedload(Demand.company), joinedload(Demand.visit), joinedload(Demand.category),
-        joinedload(Demand.lead_department), joinedload(Demand.dispatched_by),
-        joinedload(Demand.created_by), joinedload(Demand.duplicate_of),
+        joinedload(Demand.lead_department), joinedload(Demand.dispatched_by).lazyload(User.role_rows),
+        joinedload(Demand.created_by).lazyload(User.role_rows), joinedload(Demand.duplicate_of),
         selectinload(Demand.co_departments),
-        selectinload(Demand.events).options(joinedload(DemandEvent.actor),
+        selectinload(Demand.events).options(joinedload(DemandEvent.actor).lazyload(User.role_rows),
                                             joinedload(DemandEvent.actor_department)),
         selectinload(Demand.milestones),
-        selectinload(Demand.extensions).options(joinedload(ExtensionRequest.requested_by),
-                                                joinedload(ExtensionRequest.decided_by)),
+        selectinload(Demand.extensions).options(
+            joinedload(ExtensionRequest.requested_by).lazyload(User.role_rows),
+            joinedload(ExtensionRequest.decided_by).lazyload(User.role_rows)),
     ).execution_options(populate_existing=True))
 
 
