@@ -13,10 +13,12 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: the keyword search's own objects, made by migration 0003 per database and not in the models:
 #: SQLite's FTS5 table (and its shadow tables), PostgreSQL's trigram indexes
 SEARCH_TABLE = "demand_search"
-#: PostgreSQL's keyword indexes (migrations 0003 and 0007), which no model declares
+#: PostgreSQL's keyword indexes (migrations 0003, 0007 and 0009, which replaced the per-column demand
+#: indexes by ix_demands_text_*), which no model declares
 TRIGRAM_INDEXES = frozenset({"ix_demands_title_trgm", "ix_demands_description_trgm",
                              "ix_companies_name_trgm", "ix_demands_title_bigrams",
-                             "ix_demands_description_bigrams", "ix_companies_name_bigrams"})
+                             "ix_demands_description_bigrams", "ix_companies_name_bigrams",
+                             "ix_demands_text_trgm", "ix_demands_text_bigrams"})
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

@@ -22,6 +22,7 @@ from servicedesk.demands.search import (
     card_window,
     demand_query,
     fts_phrase,
+    keyword_clause,
     known_total,
     terms_of,
 )
@@ -242,6 +243,49 @@ def test_two_latin_letters_match_whatever_their_case(make_demand, officer) -> No
     make_demand("IT系统对接", description="ERP上线")
     assert titles(officer, "it") == {"IT系统对接"}
     assert titles(officer, "Rp") == {"IT系统对接"}
+
+
+def test_a_term_is_never_found_across_the_title_and_the_description(make_demand, officer) -> None:
+    """PostgreSQL reads the title and the description as one value (migration 0009): the space
+    between them keeps a term, which holds no whitespace, from matching across the two."""
+    make_demand("新建用", description="地指标约50亩")
+    bare = make_demand("没有说明")
+    db.session.execute(update(Demand).where(Demand.id == bare.id).values(description=""))
+    db.session.commit()
+    assert titles(officer, "用地") == set()
+    assert titles(officer, "建用地指") == set()
+    assert titles(officer, "新建用") == {"新建用"}  # the end of the title
+    assert titles(officer, "地指") == {"新建用"}  # the start of the description
+    assert titles(officer, "说明") == {"没有说明"}  # a demand with an empty description
+
+
+def test_each_term_may_be_found_in_another_place(make_demand, make_company, officer) -> None:
+    """Every term must match, each in the title, the description or the company's name: terms of
+    two characters and longer ones, Latin letters in any case."""
+    other = make_company("徐州徐工挖掘机械有限公司", "913203009MA3Y7LLJF")
+    make_demand("ERP系统上线", company_id=other.id, description="需要用地指标")
+    make_demand("用地审批", description="ERP")
+    assert titles(officer, "徐工 erp") == {"ERP系统上线"}
+    assert titles(officer, "挖掘机械 用地指标") == {"ERP系统上线"}
+    assert titles(officer, "用地 eRp") == {"ERP系统上线", "用地审批"}
+    assert titles(officer, "徐工 审批") == set()
+    assert titles(officer, "机械 系统上线 ERP 需要 徐") == {"ERP系统上线"}
+
+
+def test_postgresql_finds_terms_through_the_indexes_of_title_and_description_together(
+        make_demand, officer) -> None:
+    """The condition must name the indexes' expression exactly (search.demand_text, migration
+    0009), or PostgreSQL reads every demand: told not to, it still would, and says so."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's keyword indexes")
+    make_demand("新建生产线用地")
+    db.session.execute(text("SET LOCAL enable_seqscan = off"))
+    for q, index in (("用地", "ix_demands_text_bigrams"), ("生产线", "ix_demands_text_trgm")):
+        statement = select(func.count()).select_from(Demand).where(keyword_clause(q))
+        compiled = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(db.session.scalars(text(f"EXPLAIN {compiled}")))
+        assert index in plan, plan
+    db.session.rollback()
 
 
 # Who sees what
