@@ -85,7 +85,7 @@ class Demand(Base):
 
     __tablename__ = "demands"
     __table_args__ = (
-        Index("ix_demands_state_current_due", "state", "current_due"),
+        Index("ix_demands_state_due_created", "state", "current_due", "created_at"),
         Index("ix_demands_lead_state", "lead_department_id", "state"),
     )
 
