@@ -11,21 +11,24 @@ than openpyxl did). openpyxl's write-only mode and XlsxWriter's constant_memory 
 first: both make an object and several calls per cell, and reached about a tenth of the ledger's
 budget (20,000 rows a second). A row is written through a template, one per combination of the
 classes of its values (an export has few): a %-format of its cells' markup that takes all the values
-at once, only days and moments converted one by one (a day's serial looked up, not computed). A row
-the template cannot write as it is (text holding "<", "&" or "]]>", empty text, a number Excel
-cannot hold) is written again cell by cell, its text escaped.
+at once, only days and moments converted one by one (a day's serial looked up, not computed; the
+ledger's come as serials already, numbers in date and datetime columns). A row the template cannot
+write as it is (its text, joined, holding "<", "&" or ">", empty text, text with white space around
+it, a number Excel cannot hold) is written again cell by cell, its text escaped.
 
 The package holds what a spreadsheet program needs and nothing else: the content types, the
 relationships, the workbook, the styles (a bold wrapped header and one style per number format) and
 one sheet with its header row frozen and its column widths. Strings are inline (no shared-string
-table held in memory) and keep their white space; cells carry no reference (their place in the row
-is their column, an empty cell is `<c/>`).
+table held in memory) and keep their white space (xml:space="preserve" on the cells whose text has
+some around it, as openpyxl and XlsxWriter do); cells carry no reference (their place in the row is
+their column, an empty cell is `<c/>`).
 
 Cells hold real values: dates and datetimes are Excel dates (days since 1899-12-30; an aware
 datetime in Beijing time, since Excel knows no time zones, a naive one as the wall-clock time it
-is), numbers are numbers, and text is always text, never a formula, whatever it begins with (a
-company name typed as "=HYPERLINK(...)" stays the characters typed). Characters XML cannot hold
-(control characters pasted in) are dropped.
+is; a number in a date or datetime column is taken as the serial it is, in a datetime column
+written to a hundredth of a millisecond like a datetime), numbers are numbers, and text is always
+text, never a formula, whatever it begins with (a company name typed as "=HYPERLINK(...)" stays the
+characters typed). Characters XML cannot hold (control characters pasted in) are dropped.
 """
 
 from __future__ import annotations
@@ -78,6 +81,7 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _CONTROL_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
 _NONCHARACTERS = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
 #: Excel's day 0 (it counts 1900 as a leap year, so its serials are right from March 1900 on)
+EXCEL_EPOCH = date(1899, 12, 30)
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 _EXCEL_EPOCH_ORDINAL = _EXCEL_EPOCH.toordinal()
 _BEIJING_EXCEL_EPOCH = _EXCEL_EPOCH.replace(tzinfo=ZONE)
@@ -92,11 +96,10 @@ _STYLES = {kind: index for index, kind in enumerate(NUMBER_FORMATS, start=2)}
 #: the first number format id a workbook may define for itself
 _CUSTOM_FORMAT_ID = 164
 _EMPTY_CELL = "<c/>"
-#: text is kept as it is, white space around it included (Excel trims it otherwise)
-_TEXT_CELL = '<c t="inlineStr"><is><t xml:space="preserve">%s</t></is></c>'
-_EMPTY_TEXT = _TEXT_CELL % ""
-#: what a number Excel cannot hold (NaN, infinity) leaves
-_NO_NUMBER = "<v></v>"
+#: text is kept as it is, white space around it included (Excel trims it otherwise): the cells of
+#: text with white space around it say so, the others need not (a fifth of the sheet's bytes)
+_TEXT_CELL = '<c t="inlineStr"><is><t>%s</t></is></c>'
+_PRESERVED_TEXT_CELL = '<c t="inlineStr"><is><t xml:space="preserve">%s</t></is></c>'
 
 
 @dataclass(frozen=True)
@@ -166,7 +169,7 @@ def _chunks(output: IO[bytes]) -> Iterator[bytes]:
 # The sheet
 
 def _write_sheet(sheet: IO[bytes], columns: Sequence[Column], rows: Iterable[Sequence[Any]]) -> None:
-    header = "".join(_TEXT_CELL.replace("<c", f'<c s="{_HEADER_STYLE}"', 1) % escape(column.header)
+    header = "".join(_PRESERVED_TEXT_CELL.replace("<c", f'<c s="{_HEADER_STYLE}"', 1) % escape(column.header)
                      for column in columns)
     widths = "".join(f'<col min="{number}" max="{number}" width="{column.width}" customWidth="1"/>'
                      for number, column in enumerate(columns, start=1))
@@ -224,13 +227,16 @@ class _RowTemplate:
     def __init__(self, kinds: Sequence[str], classes: Sequence[type], days: _DaySerials) -> None:
         self._cells = [_cell_markup(kind, class_, days) for kind, class_ in zip(kinds, classes, strict=True)]
         present = [number for number, class_ in enumerate(classes) if class_ is not type(None)]
-        self._present = itemgetter(*present) if len(present) > 1 else _few(present)
+        self._present = _picker(present)
         self._conversions = [(position, self._cells[number].convert)
                              for position, number in enumerate(present) if self._cells[number].convert]
         self._text = '<row r="%d">' + "".join(cell.markup for cell in self._cells) + "</row>"
-        #: the markup's own "<": a row that has more holds text that must be escaped
-        self._brackets = self._text.count("<")
-        self._numbers = any(cell.convert is _number for cell in self._cells)
+        #: the values (converted) the fast way cannot always write as they are: text, which may hold
+        #: markup or be empty, and numbers, which may not be finite
+        texts = [position for position, number in enumerate(present) if self._cells[number].text]
+        numbers = [position for position, number in enumerate(present) if self._cells[number].number]
+        self._texts = _picker(texts) if texts else None
+        self._numbers = _picker(numbers) if numbers else None
 
     def xml(self, number: int, row: Sequence[Any]) -> str:
         values = self._present(row)
@@ -238,24 +244,36 @@ class _RowTemplate:
             values = list(values)
             for position, convert in self._conversions:
                 values[position] = convert(values[position])
-        xml = self._text % (number, *values)
-        if (xml.count("<") != self._brackets or "&" in xml or "]]>" in xml or _EMPTY_TEXT in xml
-                or (self._numbers and _NO_NUMBER in xml)):
-            return self._escaped(number, row)
-        return xml
+        if self._texts is not None:
+            texts = self._texts(values)
+            joined = "".join(texts)
+            # ">" only matters in "]]>", but it is as rare in text as the others; str.strip gives
+            # back the very same string when there is no white space around it
+            if ("<" in joined or "&" in joined or ">" in joined or not all(texts)
+                    or tuple(map(str.strip, texts)) != texts):
+                return self._escaped(number, row)
+        if self._numbers is not None and not math.isfinite(sum(self._numbers(values))):
+            return self._escaped(number, row)  # (or numbers so big their sum is not)
+        return self._text % (number, *values)
 
     def _escaped(self, number: int, row: Sequence[Any]) -> str:
-        """The row cell by cell, text escaped and empty text an empty cell: what the fast way
-        cannot tell from the markup (a rare row)."""
+        """The row cell by cell, text escaped and its white space kept, empty text and numbers
+        Excel cannot hold (NaN, infinity) an empty cell: what the fast way cannot write (a rare
+        row)."""
         cells = []
         for cell, value in zip(self._cells, row, strict=True):
             if cell.convert:
                 value = cell.convert(value)
-            if value is None or value == "":
+            if value is None or value == "" or (cell.number and not math.isfinite(value)):
                 cells.append(_EMPTY_CELL)
             else:
-                cells.append(cell.markup % (escape(value) if cell.text else value))
+                cells.append(_PRESERVED_TEXT_CELL % escape(value) if cell.text else cell.markup % value)
         return f'<row r="{number}">{"".join(cells)}</row>'
+
+
+def _picker(numbers: list[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """itemgetter of these items, as a tuple however many they are."""
+    return itemgetter(*numbers) if len(numbers) > 1 else _few(numbers)
 
 
 def _few(numbers: list[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
@@ -269,7 +287,10 @@ class _Cell:
     markup: str
     #: what turns the value into what goes there, if it is not already
     convert: Callable[[Any], Any] | None = None
+    #: text (escaped when it holds markup, an empty cell when empty)
     text: bool = False
+    #: a float (an empty cell when not finite)
+    number: bool = False
 
 
 def _cell_markup(kind: str, class_: type, days: _DaySerials) -> _Cell:
@@ -289,15 +310,22 @@ def _cell_markup(kind: str, class_: type, days: _DaySerials) -> _Cell:
         if kind == "date":
             return _Cell(f"<c{style}><v>%d</v></c>", _beijing_day_serial)
         style = style if dated else f' s="{_STYLES["datetime"]}"'
-        return _Cell(f"<c{style}><v>%s</v></c>", _moment_serial)
+        return _Cell(f"<c{style}><v>%.10f</v></c>", _moment_serial, number=True)
     if issubclass(class_, date):
         style = style if dated else f' s="{_STYLES["date"]}"'
         return _Cell(f"<c{style}><v>%d</v></c>", days.__getitem__)
     if issubclass(class_, int):
         return _Cell(f"<c{style}><v>%d</v></c>")
     if issubclass(class_, float | Decimal):
-        return _Cell(f"<c{style}><v>%s</v></c>", _number)
+        # a number in a datetime column is Excel's serial of a moment, written as a moment's is
+        markup = f"<c{style}><v>{'%.10f' if kind == 'datetime' else '%r'}</v></c>"
+        return _Cell(markup, None if class_ is float else float, number=True)
     return _Cell(_TEXT_CELL, str, text=True)
+
+
+def excel_day(day: date) -> int:
+    """Excel's serial of a day: what a date cell holds."""
+    return day.toordinal() - _EXCEL_EPOCH_ORDINAL
 
 
 class _DaySerials(dict[date, int]):
@@ -305,7 +333,7 @@ class _DaySerials(dict[date, int]):
     recur (deadlines), so most cells cost a lookup, not a call."""
 
     def __missing__(self, day: date) -> int:
-        serial = self[day] = day.toordinal() - _EXCEL_EPOCH_ORDINAL
+        serial = self[day] = excel_day(day)
         return serial
 
 
@@ -315,18 +343,12 @@ def _beijing_day_serial(value: datetime) -> int:
     return value.toordinal() - _EXCEL_EPOCH_ORDINAL
 
 
-def _moment_serial(value: datetime) -> str:
-    """Days since Excel's day 0 in Beijing wall-clock time, to a hundredth of a millisecond."""
+def _moment_serial(value: datetime) -> float:
+    """Days since Excel's day 0 in Beijing wall-clock time (written to a hundredth of a millisecond)."""
     if value.tzinfo is None:
-        return "%.10f" % ((value - _EXCEL_EPOCH) / _DAY)
+        return (value - _EXCEL_EPOCH) / _DAY
     # the same zone on both sides: the difference between their wall clocks
-    return "%.10f" % ((value.astimezone(ZONE) - _BEIJING_EXCEL_EPOCH) / _DAY)
-
-
-def _number(value: float | Decimal) -> str:
-    """A number as Excel reads it; nothing for NaN or infinity, which it cannot hold."""
-    number = float(value)
-    return repr(number) if math.isfinite(number) else ""
+    return (value.astimezone(ZONE) - _BEIJING_EXCEL_EPOCH) / _DAY
 
 
 # The package around the sheet

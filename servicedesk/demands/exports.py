@@ -6,8 +6,10 @@ with `demand_query`, so it holds exactly the demands the list shows, in the list
 handler's export only their departments' demands. Each sheet is one statement of plain rows (Core,
 not ORM objects: loading objects cost more than writing the sheet): the list's statement with the
 sheet's own columns and joins. A demand's co-departments come as one aggregated column, the tasks
-and the responsibilities as a union ordered in SQL, and the ledger's and problem list's moments as
-Beijing wall-clock time (`BeijingTime`), which is what the sheet shows. The rows are fetched in
+and the responsibilities as a union ordered in SQL, the problem list's moments as Beijing
+wall-clock time (`BeijingTime`), which is what the sheet shows, and the ledger's days and moments as
+the very numbers its cells hold, Excel's serials of them in Beijing time (`DaySerial`,
+`MomentSerial`). The rows are fetched in
 batches (`yield_per`, a server-side cursor on PostgreSQL) and written as they come
 (`workbooks.xlsx_response`): the number of SQL statements is the same whatever the number of rows,
 and the memory used stays flat.
@@ -15,11 +17,13 @@ and the memory used stays flat.
 Each sheet is a table of `Field`s: a header, a width, a kind and the value for a row, so that a
 column's header and its values cannot drift apart. A value is the row's column of that name, as it
 is or by its translated label (`Labelled`), or what a function makes of the row; the columns are
-picked from the row all at once and only the functions cost a call per cell.
+picked from the row all at once (the row a named tuple: a database row's attribute is a lookup
+by name) and only the functions cost a call per cell.
 """
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -32,6 +36,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import (
     DateTime,
+    Float,
+    Integer,
     Result,
     Select,
     String,
@@ -81,7 +87,7 @@ from servicedesk.models import (
 )
 from servicedesk.models.demand import demand_co_departments
 from servicedesk.security import signed_in
-from servicedesk.workbooks import Column, xlsx_response
+from servicedesk.workbooks import EXCEL_EPOCH, Column, excel_day, xlsx_response
 
 #: rows fetched per round trip; a row is a tuple of plain values, so a batch weighs little
 BATCH_SIZE = 2000
@@ -112,6 +118,13 @@ class Context:
     #: each message translated once per export, not once per cell
     _texts: dict[int, str] = field(default_factory=dict, repr=False)
     _labels: dict[int, Labels] = field(default_factory=dict, repr=False)
+    #: the co-departments' names by their ids as the database aggregated them, this export's
+    _names: dict[str, str] = field(default_factory=dict, repr=False)
+    #: Excel's serial of today
+    today_serial: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.today_serial = excel_day(self.today)
 
     def text(self, message: Any) -> str:
         """str() of a lazy translation (a module constant), remembered."""
@@ -137,8 +150,12 @@ class Context:
         """The departments' names in the order of their ids, from the ids aggregated as text."""
         if not department_ids:
             return None
-        ids = sorted(int(number) for number in department_ids.split(","))
-        return ("、" if self.chinese else ", ").join(self.departments[number] for number in ids)
+        found = self._names.get(department_ids)
+        if found is None:
+            ids = sorted(int(number) for number in department_ids.split(","))
+            found = self._names[department_ids] = ("、" if self.chinese else ", ").join(
+                self.departments[number] for number in ids)
+        return found
 
 
 class Labels(dict[Any, str | None]):
@@ -177,23 +194,27 @@ def _columns(fields: Sequence[Field[Any]]) -> list[Column]:
 
 
 def _values(fields: Sequence[Field[Any]], rows: Result[Any], context: Context) -> Iterator[list[Any]]:
-    """Each row's values in the order of the fields. The columns are picked all at once (a sheet's
-    rows are many: a call per cell is what makes an export slow), then labels replace the values
-    they label and the functions fill in their fields."""
-    index = {name: number for number, name in enumerate(rows.keys())}
+    """Each row's values in the order of the fields. The row is made a named tuple (a database
+    row's attribute costs a lookup by name, many times a tuple's), its columns are picked all at
+    once (a sheet's rows are many: a call per cell is what makes an export slow), then labels
+    replace the values they label and the functions fill in their fields."""
+    keys = list(rows.keys())
+    record = namedtuple("Record", keys)._make
+    index = {name: number for number, name in enumerate(keys)}
     columns = [f.value.column if isinstance(f.value, Labelled) else f.value for f in fields]
     picked = [index[column] if isinstance(column, str) else 0 for column in columns]
     pick = itemgetter(*picked) if len(picked) > 1 else lambda row: (row[picked[0]],)
     labelled = [(number, context.labels(f.value.messages)) for number, f in enumerate(fields)
                 if isinstance(f.value, Labelled)]
     computed = [(number, f.value) for number, f in enumerate(fields) if callable(f.value)]
-    for row in rows:
-        values = list(pick(row))
-        for number, labels in labelled:
-            values[number] = labels[values[number]]
-        for number, value in computed:
-            values[number] = value(row, context)
-        yield values
+    for batch in rows.partitions():  # a batch at a time: no call per row to fetch it
+        for row in map(record, batch):
+            values = list(pick(row))
+            for number, labels in labelled:
+                values[number] = labels[values[number]]
+            for number, value in computed:
+                values[number] = value(row, context)
+            yield values
 
 
 def _local(moment: datetime | None) -> date | None:
@@ -259,11 +280,19 @@ class WorkingDayCount:
     def __init__(self, calendar: WorkingCalendar, first: date, last: date) -> None:
         self._calendar = calendar
         self._first = first
+        self._first_serial = excel_day(first)
         calendar.working_days_between(first, last)  # one fetch of the whole range
         self._running = [0]
         for offset in range(1, (last - first).days + 1):
             day = first + offset * DAY
             self._running.append(self._running[-1] + calendar.is_working_day(day))
+
+    def between_serials(self, start: int, end: int) -> int:
+        """between() of two days given as Excel's serials."""
+        first_index, last_index = start - self._first_serial, end - self._first_serial
+        if 0 <= first_index < len(self._running) and 0 <= last_index < len(self._running):
+            return self._running[last_index] - self._running[first_index]
+        return self._calendar.working_days_between(EXCEL_EPOCH + start * DAY, EXCEL_EPOCH + end * DAY)
 
     def between(self, start: date, end: date) -> int:
         """calendar.working_days_between(start, end)."""
@@ -275,11 +304,11 @@ class WorkingDayCount:
 
 def _days_taken(row: Any, context: Context) -> int | None:
     """Working days from the day it was logged to the day it was closed, or to today if open (the
-    moments already in Beijing time)."""
+    days in Beijing, as Excel's serials)."""
     if context.days is None:
         return None
-    end = row.closed_at.date() if row.closed_at else context.today
-    return context.days.between(row.created_at.date(), end)
+    end = row.closed_day if row.closed_day is not None else context.today_serial
+    return context.days.between_serials(row.created_at, end)
 
 
 def _first_logged_day(statement: Select[tuple[Demand]], default: date) -> date:
@@ -325,26 +354,126 @@ def _moment(column: Any) -> Any:
     return BeijingTime(column).label(column.key)
 
 
+# Excel's serials, computed by the database for the ledger: what its cells hold, without parsing a
+# date or a moment per cell in Python and then converting it again. Exact: a day is a whole number
+# of days since Excel's day 0, a moment the exact number of its milliseconds (SQLite) or
+# microseconds (PostgreSQL) since then in Beijing time, divided once as a double, the same double
+# the division of the same numbers in Python makes (a datetime's).
+
+#: SQLite's julianday of Excel's day 0, and Beijing's offset in milliseconds (the same all year)
+_JULIAN_EXCEL_EPOCH = 2415018.5
+_BEIJING_OFFSET_MS = ZONE.utcoffset(datetime(2000, 1, 1)) // timedelta(milliseconds=1)
+_EXCEL_EPOCH_SQL = f"DATE '{EXCEL_EPOCH.isoformat()}'"
+#: seconds from Excel's day 0 to 1 January 1970
+_EXCEL_TO_UNIX_SECONDS = (date(1970, 1, 1) - EXCEL_EPOCH).days * 86400
+
+
+class DaySerial(FunctionElement[int]):
+    """A day as Excel's serial of it."""
+
+    type = Integer()
+    name = "excel_day"
+    inherit_cache = True
+
+
+class MomentSerial(FunctionElement[float]):
+    """A moment as Excel's serial of its Beijing wall-clock time."""
+
+    type = Float()
+    name = "excel_moment"
+    inherit_cache = True
+
+
+class MomentDaySerial(FunctionElement[int]):
+    """A moment as Excel's serial of its day in Beijing."""
+
+    type = Integer()
+    name = "excel_moment_day"
+    inherit_cache = True
+
+
+def _sqlite_milliseconds(element: Any, compiler: Any, **kw: Any) -> str:
+    """The moment's milliseconds since Excel's day 0 in Beijing time: SQLite reads a moment to the
+    millisecond and julianday() is those milliseconds divided by a day's, so rounding it back is
+    exact."""
+    moment = compiler.process(element.clauses, **kw)
+    return (f"(CAST(round((julianday({moment}) - {_JULIAN_EXCEL_EPOCH}) * 86400000) AS INTEGER)"
+            f" + {_BEIJING_OFFSET_MS})")
+
+
+@compiles(DaySerial, "sqlite")
+def _day_serial_sqlite(element: DaySerial, compiler: Any, **kw: Any) -> str:
+    return f"CAST(julianday({compiler.process(element.clauses, **kw)}) - {_JULIAN_EXCEL_EPOCH} AS INTEGER)"
+
+
+@compiles(MomentSerial, "sqlite")
+def _moment_serial_sqlite(element: MomentSerial, compiler: Any, **kw: Any) -> str:
+    return f"({_sqlite_milliseconds(element, compiler, **kw)} / 86400000.0)"
+
+
+@compiles(MomentDaySerial, "sqlite")
+def _moment_day_serial_sqlite(element: MomentDaySerial, compiler: Any, **kw: Any) -> str:
+    return f"({_sqlite_milliseconds(element, compiler, **kw)} / 86400000)"  # whole days, after 1899
+
+
+@compiles(DaySerial, "postgresql")
+def _day_serial_postgresql(element: DaySerial, compiler: Any, **kw: Any) -> str:
+    return f"({compiler.process(element.clauses, **kw)} - {_EXCEL_EPOCH_SQL})"
+
+
+@compiles(MomentSerial, "postgresql")
+def _moment_serial_postgresql(element: MomentSerial, compiler: Any, **kw: Any) -> str:
+    # date_part() is the timestamp's microseconds divided once by a million as a double (cheaper
+    # than extract()'s numeric): multiplied back and rounded, those microseconds exactly
+    moment = f"timezone('{ZONE.key}', {compiler.process(element.clauses, **kw)})"
+    microseconds = (f"CAST(round(date_part('epoch', {moment}) * 1000000) AS BIGINT)"
+                    f" + {_EXCEL_TO_UNIX_SECONDS * 1_000_000}")
+    return f"(CAST({microseconds} AS DOUBLE PRECISION) / CAST(86400000000 AS DOUBLE PRECISION))"
+
+
+@compiles(MomentDaySerial, "postgresql")
+def _moment_day_serial_postgresql(element: MomentDaySerial, compiler: Any, **kw: Any) -> str:
+    moment = f"timezone('{ZONE.key}', {compiler.process(element.clauses, **kw)})"
+    return f"(CAST({moment} AS DATE) - {_EXCEL_EPOCH_SQL})"
+
+
+def _day(column: Any) -> Any:
+    return DaySerial(column).label(column.key)
+
+
+def _serial(column: Any) -> Any:
+    return MomentSerial(column).label(column.key)
+
+
 def _given(condition: Any, flag: Any) -> Any:
     """The flag where the condition holds, else nothing: late only once signed, say."""
     return case((condition, flag)).label(flag.key)
 
 
+#: the ledger's days and moments as Excel's serials (the day it was logged, and the day it was
+#: closed for the days taken, as its Beijing day)
 LEDGER_COLUMNS = (
-    Demand.number, _moment(Demand.created_at), Demand.source, Visit.visited_on,
-    Visit.place.label("visit_place"), Company.name.label("company"), Company.credit_code, Demand.title,
-    Demand.description, Demand.urgency, Demand.contact_name, Demand.contact_phone,
-    Repeated.number.label("duplicate_of"), Demand.state, Department.name.label("lead_department"),
-    Dispatcher.display_name.label("dispatched_by"), _moment(Demand.dispatched_at), Demand.dispatch_note,
-    Demand.sign_due, _moment(Demand.signed_at), _given(Demand.signed_at.is_not(None), Demand.signed_late),
-    Demand.respond_due, _given(Demand.respond_due.is_not(None), Demand.respond_extended),
-    _moment(Demand.responded_at), _given(Demand.responded_at.is_not(None), Demand.responded_late),
-    Demand.outcome, Demand.response_text, Demand.planned_on, Demand.handling_days, Demand.feedback,
-    _moment(Demand.feedback_at), _moment(Demand.closed_at), Demand.close_reason, Demand.returns_count,
-    Demand.reopen_count, Demand.key_supervision, Demand.key_supervision_reason,
+    Demand.number, MomentDaySerial(Demand.created_at).label("created_at"), Demand.source,
+    _day(Visit.visited_on), Visit.place.label("visit_place"), Company.name.label("company"),
+    Company.credit_code, Demand.title, Demand.description, Demand.urgency, Demand.contact_name,
+    Demand.contact_phone, Repeated.number.label("duplicate_of"), Demand.state,
+    Department.name.label("lead_department"), Dispatcher.display_name.label("dispatched_by"),
+    _serial(Demand.dispatched_at), Demand.dispatch_note, _day(Demand.sign_due), _serial(Demand.signed_at),
+    _given(Demand.signed_at.is_not(None), Demand.signed_late), _day(Demand.respond_due),
+    _given(Demand.respond_due.is_not(None), Demand.respond_extended), _serial(Demand.responded_at),
+    _given(Demand.responded_at.is_not(None), Demand.responded_late), Demand.outcome, Demand.response_text,
+    _day(Demand.planned_on), Demand.handling_days, Demand.feedback, _serial(Demand.feedback_at),
+    _serial(Demand.closed_at), MomentDaySerial(Demand.closed_at).label("closed_day"), Demand.close_reason,
+    Demand.returns_count, Demand.reopen_count, Demand.key_supervision, Demand.key_supervision_reason,
     func.nullif(Demand.escalation_level, 0).label("escalation_level"),  # none shows as nothing
-    Demand.current_due, CO_DEPARTMENTS.c.ids.label("co_department_ids"),
+    _day(Demand.current_due), CO_DEPARTMENTS.c.ids.label("co_department_ids"),
 )
+
+
+def _ledger_overdue(row: Any, context: Context) -> str:
+    """Whether its current deadline (a serial) is past."""
+    return context.yes_no(row.current_due is not None and row.current_due < context.today_serial)
+
 
 LEDGER: tuple[Field[Any], ...] = (
     Field(_l("Number"), 11, "text", "number"),
@@ -388,7 +517,7 @@ LEDGER: tuple[Field[Any], ...] = (
     Field(_l("Why it needs key supervision"), 24, "text", "key_supervision_reason"),
     Field(_l("Escalation"), 14, "text", Labelled("escalation_level", ESCALATION_LEVELS)),
     Field(_l("Current deadline"), 11, "date", "current_due"),
-    Field(_l("Overdue"), 8, "text", lambda d, c: c.yes_no(c.overdue(d.current_due))),
+    Field(_l("Overdue"), 8, "text", _ledger_overdue),
     Field(_l("Days taken (working days)"), 10, "integer", _days_taken),
 )
 

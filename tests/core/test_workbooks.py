@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import enum
 import io
+import re
 import zipfile
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -107,6 +108,40 @@ def test_markup_in_text_is_escaped_and_white_space_kept() -> None:
     rows = [[text, index] for index, text in enumerate(texts)]
     assert values(workbook([Column("Text", 10), Column("N", 4, "integer")], rows))[1:] == [
         (text, index) for index, text in enumerate(texts)]
+
+
+def sheet_xml(data: bytes) -> str:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return archive.read("xl/worksheets/sheet1.xml").decode()
+
+
+@pytest.mark.parametrize("text", [" before", "after ", "\tboth\n", "\u3000全角空格", "空格 "])
+def test_white_space_around_text_is_kept_by_saying_so(text: str) -> None:
+    """A spreadsheet program trims the text of a cell unless it says to keep its white space: the
+    cells of text with white space around it say so, wherever it is in the row (the others need
+    not, white space inside the text is kept anyway)."""
+    data = workbook([Column("A", 10), Column("B", 10), Column("N", 4, "integer")],
+                    [["plain", "line one\nline two", 1], ["plain", text, 2], [text, "plain", 3]])
+    xml = sheet_xml(data)
+    assert xml.count(f'<t xml:space="preserve">{text}</t>') == 2
+    plain = '<c t="inlineStr"><is><t>%s</t></is></c>'
+    assert '<row r="2">' + plain % "plain" + plain % "line one\nline two" in xml
+    assert values(data)[1:] == [("plain", "line one\nline two", 1), ("plain", text, 2), (text, "plain", 3)]
+
+
+def test_a_number_in_a_datetime_column_is_a_moment_s_serial() -> None:
+    """What a moment is written as (to a hundredth of a millisecond), given as that serial already
+    (the ledger's moments come so from the database); not finite, an empty cell."""
+    columns = [Column("Moment", 16, "datetime"), Column("Day", 11, "date")]
+    moment = datetime(2026, 6, 15, 9, 30, 15, 123000)
+    serial = (moment - datetime(1899, 12, 30)) / timedelta(days=1)
+    data = workbook(columns, [[moment, moment.date()], [serial, 46188], [float("nan"), None],
+                              [Decimal(serial), None]])
+    cells = re.findall(r"<v>([^<]*)</v>", sheet_xml(data))
+    assert cells == [f"{serial:.10f}", "46188", f"{serial:.10f}", "46188", f"{serial:.10f}"]
+    sheet = sheet_of(data)
+    assert sheet["A3"].value == sheet["A2"].value and sheet["B3"].value == datetime(2026, 6, 15)
+    assert sheet["A3"].is_date and sheet["A4"].value is None and sheet["A5"].value == sheet["A2"].value
 
 
 def test_what_xml_cannot_hold_is_dropped() -> None:

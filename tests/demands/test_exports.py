@@ -8,7 +8,7 @@ import hashlib
 import io
 import re
 import zipfile
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
@@ -27,6 +27,7 @@ from tests.demands.test_lists import WEDNESDAY, bulk_demands, page_of
 from tests.demands.test_search import at, spread_demands
 
 EXPORTS = ("ledger", "problems", "tasks", "responsibilities")
+EXCEL_DAY_0 = datetime(1899, 12, 30)
 
 
 def english(client) -> None:
@@ -207,6 +208,28 @@ def test_moments_are_beijing_time(client, auth, officer, world, make_demand, dep
     assert problems[late.number]["Logged on"] == datetime(2026, 6, 16)
 
 
+def test_the_ledger_s_serials_are_exactly_what_its_moments_and_days_make(
+        client, auth, officer, world, make_demand, department) -> None:
+    """The database gives the ledger its days and moments as Excel's serials: the very numbers the
+    same days and moments (to the millisecond) make in Python, in Beijing time, to the last digit."""
+    late = make_demand("毫秒", dispatch_to=department)
+    late.created_at = at("2026-06-15T15:59:59.999+00:00")  # 23:59:59.999 on Monday in Beijing
+    late.dispatched_at = at("2026-06-15T23:59:30.123+00:00")  # 07:59:30.123 on Tuesday
+    db.session.commit()
+    auth.login(officer)
+    response = client.get("/demands/export/ledger.xlsx")
+    with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    row = re.search(rf"<row [^>]*>(?:(?!</row>).)*{late.number}.*?</row>", xml).group(0)
+    dispatched = (datetime(2026, 6, 16, 7, 59, 30, 123000) - EXCEL_DAY_0) / timedelta(days=1)
+    assert f"<v>{dispatched:.10f}</v>" in row and f"{dispatched:.10f}" != repr(dispatched)
+    assert f"<v>{(date(2026, 6, 15) - EXCEL_DAY_0.date()).days}</v>" in row  # logged on Monday
+    assert f"<v>{(late.sign_due - EXCEL_DAY_0.date()).days}</v>" in row
+    ledger = {row["编号"]: row for row in records(load_workbook(io.BytesIO(response.data)).active)}
+    assert ledger[late.number]["登记日期"] == datetime(2026, 6, 15)
+    assert ledger[late.number]["已用时长（工作日）"] == 2  # Monday to Wednesday
+
+
 def test_the_task_list(client, auth, officer, world, department) -> None:
     english(client)
     auth.login(officer)
@@ -333,6 +356,8 @@ def test_working_day_count_agrees_with_the_calendar(app, calendar_2026) -> None:
     for start, end in ((date(2026, 9, 30), date(2026, 10, 9)), (date(2026, 2, 13), date(2026, 2, 24)),
                        (date(2026, 1, 1), date(2026, 1, 1)), (date(2025, 12, 30), date(2026, 1, 5))):
         assert count.between(start, end) == working_calendar().working_days_between(start, end)
+        serials = ((start - EXCEL_DAY_0.date()).days, (end - EXCEL_DAY_0.date()).days)
+        assert count.between_serials(*serials) == count.between(start, end)
 
 
 def test_content_disposition_has_an_ascii_fallback() -> None:
