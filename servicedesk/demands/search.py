@@ -61,7 +61,7 @@ from servicedesk.domain.lifecycle import OPEN_STATES, Action, CloseReason, Feedb
 from servicedesk.domain.time_limits import DEFAULTS, Limit, Urgency
 from servicedesk.domain.workdays import DAY, ZONE, Card, WorkingCalendar
 from servicedesk.extensions import db
-from servicedesk.models import Company, Demand, DemandEvent, ExtensionRequest, Role, TimeLimitSetting, User
+from servicedesk.models import Company, Demand, DemandEvent, ExtensionRequest, TimeLimitSetting, User
 from servicedesk.models.demand import DemandStateTotal
 
 #: the longest keyword query read, and the most terms of it used
@@ -407,7 +407,7 @@ def demand_query(user: User, filters: DemandFilters, window: CardWindow | None =
     """
     if filters.needs_window and window is None:
         window = card_window()
-    where = [_visibility(user, filters), *conditions(filters, window)]
+    where = [visibility_clause(user, within_department=filters.department_id), *conditions(filters, window)]
     statement = select(Demand).where(*_along_the_sort(where, filters.sort, matches))
     return statement.order_by(*_order(filters.sort))
 
@@ -446,15 +446,6 @@ def _along_the_sort(where: list[ColumnElement[bool]], sort: Sort,
             or db.session.get_bind().dialect.name != "sqlite"):
         return where
     return [func.coalesce(and_(*where), false())]
-
-
-def _visibility(user: User, filters: DemandFilters) -> Any:
-    """Who may see what, unless the filters already keep to the handler's own department, all of
-    whose demands they may see: checking again read every demand of the department once more."""
-    if (filters.department_id is not None and filters.department_id == user.department_id
-            and user.has_role(Role.HANDLER)):
-        return true()
-    return visibility_clause(user)
 
 
 def filtered(user: User, args: Mapping[str, Any]) -> Select[tuple[Demand]]:
