@@ -292,6 +292,19 @@ def freeze_clock(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 @pytest.fixture
+def bench_year(app: Flask, freeze_clock: Any) -> Any:
+    """The benchmark's data set (servicedesk.bench.data: a year up to its FROZEN_NOW), small: 400
+    demands lived through with the lifecycle's rules and written in bulk; its World."""
+    from servicedesk.bench import data
+
+    freeze_clock(data.FROZEN_NOW)
+    world = data.seed_world(app)
+    data.add_demands(app, world, 400)
+    db.session.remove()
+    return world
+
+
+@pytest.fixture
 def calendar_2026(app: Flask) -> None:
     """2025 and 2026 loaded from chinese-calendar, as the admin of a running desk would have."""
     from servicedesk.calendar import store

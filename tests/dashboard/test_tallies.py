@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, insert, select, update
@@ -75,13 +74,9 @@ def test_the_buckets_of_any_range_hold_each_of_its_days_once(first: date, length
 # Every number against its list, on a year of the benchmark's data
 
 @pytest.fixture
-def year_of_demands(app: Any, freeze_clock: Any) -> Iterator[User]:
+def year_of_demands(bench_year: data.World) -> User:
     """The benchmark's data set (a year up to FROZEN_NOW), small; its first leader."""
-    freeze_clock(data.FROZEN_NOW)
-    world = data.seed_world(app)
-    data.add_demands(app, world, 400)
-    db.session.remove()
-    yield db.session.scalar(select(User).where(User.username == world.usernames["leader"][0]))
+    return db.session.scalar(select(User).where(User.username == bench_year.usernames["leader"][0]))
 
 
 def _scopes(today: date, department_id: int, category_id: int) -> list[Scope]:

@@ -5,7 +5,6 @@ and queue read the same demands through it as through the demands' own state."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -13,7 +12,6 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, func, insert, or_, select, text, union, update
 
-from servicedesk.bench import data
 from servicedesk.demands.lists import queue_sections
 from servicedesk.demands.operations import department_demand_ids, take_action
 from servicedesk.demands.search import DemandFilters, DepartmentRole, card_window, demand_query
@@ -114,16 +112,6 @@ def test_a_row_written_by_hand_takes_its_demands_state(make_demand, department, 
 
 # A year of the benchmark's data, and writes that bypass the application
 
-@pytest.fixture
-def year_of_demands(app: Any, freeze_clock: Any) -> Iterator[None]:
-    """The benchmark's data set (a year up to FROZEN_NOW), small."""
-    freeze_clock(data.FROZEN_NOW)
-    world = data.seed_world(app)
-    data.add_demands(app, world, 400)
-    db.session.remove()
-    yield
-
-
 STATE_SETS = [("assigned",), ("accepted",), ("assigned", "accepted"), ("responded",), ("closed",),
               ("registered", "closed")]
 
@@ -150,13 +138,13 @@ def _differences() -> list[tuple[int, tuple[str, ...]]]:
     return found
 
 
-def test_the_generators_rows_hold_their_demands_state(year_of_demands: None) -> None:
+def test_the_generators_rows_hold_their_demands_state(bench_year: Any) -> None:
     assert db.session.scalar(select(func.count()).select_from(demand_co_departments)) > 30
     assert astray() == 0
     assert _differences() == []
 
 
-def test_the_state_follows_bulk_writes(year_of_demands: None) -> None:
+def test_the_state_follows_bulk_writes(bench_year: Any) -> None:
     """Bulk statements, as an import or a repair would write: on PostgreSQL one statement trigger."""
     co_handled = select(co.demand_id)
     changed = db.session.execute(update(Demand).where(Demand.id % 3 == 0, Demand.id.in_(co_handled))
@@ -175,7 +163,7 @@ def test_the_state_follows_bulk_writes(year_of_demands: None) -> None:
     assert astray() == 0
 
 
-def test_the_handlers_queue_and_department_lists_read_the_same_demands(year_of_demands: None) -> None:
+def test_the_handlers_queue_and_department_lists_read_the_same_demands(bench_year: Any) -> None:
     """Each section of a co-handling department's handler, and the list by department and state,
     against the same conditions written with the demands' own state."""
     window = card_window()
