@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from functools import lru_cache
+from typing import TypeVar
 
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_skeleton
@@ -14,6 +16,7 @@ from flask_login import current_user
 from servicedesk.config import LOCALES
 
 DEFAULT_LOCALE = LOCALES[0]
+Built = TypeVar("Built")
 
 
 def is_api_request() -> bool:
@@ -39,6 +42,14 @@ def _from_accept() -> str:
 
 def is_chinese() -> bool:
     return str(get_locale()).startswith("zh")
+
+
+def once_per_locale(build: Callable[[], Built]) -> Callable[[], Built]:
+    """`build`, run once per locale (the request's) and remembered: for tables of the code's own
+    words translated (a page's labels), whose translations never change while the desk runs.
+    Translating them on every request cost a page a few hundred lookups of the locale."""
+    remembered = lru_cache(maxsize=len(LOCALES) + 1)(lambda _locale: build())
+    return lambda: remembered(str(get_locale()))
 
 
 def format_day(value: date | datetime | None) -> str:

@@ -13,11 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Any
 
 from flask import render_template, request
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -43,7 +41,7 @@ from servicedesk.demands.search import (
 from servicedesk.domain.lifecycle import Action, State
 from servicedesk.domain.workdays import Card
 from servicedesk.extensions import db
-from servicedesk.i18n import is_chinese
+from servicedesk.i18n import is_chinese, once_per_locale
 from servicedesk.models import (
     Category,
     Company,
@@ -347,15 +345,12 @@ def index() -> str:
                            **_labels())
 
 
-def _labels() -> dict[str, Any]:
-    return _labels_in(str(get_locale()))
-
-
-@lru_cache(maxsize=8)
-def _labels_in(locale: str) -> dict[str, Any]:
-    """The labels the rows show in the locale (the request's), translated once rather than once per
-    row or per page: they are the code's own words, whose translations never change while it runs."""
+def _row_labels() -> dict[str, Any]:
+    """The labels the rows show, translated once rather than once per row or per page."""
     return {"state_labels": {s.value: str(label) for s, label in operations.STATE_LABELS.items()},
             "step_labels": {step: str(label) for step, label in STEP_LABELS.items()},
             "source_labels": {source: str(label) for source, label in SOURCE_LABELS.items()},
             "urgency_labels": {str(u): str(label) for u, label in URGENCY_LABELS.items()}}
+
+
+_labels = once_per_locale(_row_labels)

@@ -25,7 +25,7 @@ from servicedesk.domain.lifecycle import Action, State
 from servicedesk.domain.workdays import Card
 from servicedesk.extensions import db
 from servicedesk.forms import show_refusal
-from servicedesk.i18n import format_day
+from servicedesk.i18n import format_day, once_per_locale
 from servicedesk.models import Attachment, Demand, Role
 from servicedesk.navigation import may_open
 from servicedesk.security import signed_in
@@ -98,8 +98,9 @@ def _page(demand: Demand, *, posted: forms.ActionForm | None = None, stale: bool
     ), status
 
 
-def _labels() -> dict[str, Any]:
-    return {
+def _page_labels() -> dict[str, Any]:
+    """The labels the demand page shows (its history's above all), translated once per locale."""
+    tables = {
         "actions": {**forms.SYSTEM_EVENT_LABELS,
                     **{str(a): label for a, label in forms.ACTION_LABELS.items()}},
         "hints": {str(a): hint for a, hint in forms.ACTION_HINTS.items()},
@@ -113,6 +114,10 @@ def _labels() -> dict[str, Any]:
         "chase_kinds": KIND_LABELS,
         "roles": {str(role): role.label for role in Role},
     }
+    return {name: {key: str(label) for key, label in table.items()} for name, table in tables.items()}
+
+
+_labels = once_per_locale(_page_labels)
 
 
 @bp.route("/<int:demand_id>")
