@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import Select, select
-from wtforms import BooleanField, DateField, SearchField, SelectChoice, SelectField, SelectMultipleField
+from wtforms import BooleanField, DateField, SearchField, SelectField, SelectMultipleField
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -279,8 +279,7 @@ class DemandFilterForm(FlaskForm):
                                "placeholder": _l("Part of the title, the description or the company name")})
     state = CheckboxListField(_l("State"), validate_choice=False)
     department = SelectField(_l("Department"), validate_choice=False)
-    department_role = SelectField(_l("Department's part"), validate_choice=False, choices=[
-        SelectChoice(r.value, label) for r, label in DEPARTMENT_ROLE_LABELS.items()])
+    department_role = SelectField(_l("Department's part"), validate_choice=False)
     category = SelectField(_l("Category"), validate_choice=False)
     company_name = SearchField(_l("Company"), validators=[Optional()],
                                render_kw={"maxlength": MAX_QUERY_LENGTH,
@@ -296,16 +295,31 @@ class DemandFilterForm(FlaskForm):
     logged_to = DateField(_l("Logged until"), validators=[Optional()])
     dispatched_from = DateField(_l("Dispatched from"), validators=[Optional()])
     dispatched_to = DateField(_l("Dispatched until"), validators=[Optional()])
-    sort = SelectField(_l("Sort"), validate_choice=False,
-                       choices=[SelectChoice(s.value, label) for s, label in SORT_LABELS.items()])
+    sort = SelectField(_l("Sort"), validate_choice=False)
 
     def setup(self, departments: Iterable[tuple[int, str]], categories: Iterable[tuple[int, str]]) -> None:
-        self.state.choices = [(s.value, operations.STATE_LABELS[s]) for s in State]
-        self.department.choices = [("", _l("Any department")), *((str(i), n) for i, n in departments)]
-        self.category.choices = [("", _l("Any category")), *((str(i), n) for i, n in categories)]
-        self.source.choices = [("", _l("Any source")), *SOURCE_LABELS.items()]
-        self.urgency.choices = [("", _l("Any urgency")),
-                                *((str(u), label) for u, label in URGENCY_LABELS.items())]
+        fixed = _fixed_choices()
+        for name in ("state", "department_role", "source", "urgency", "sort"):
+            self[name].choices = list(fixed[name])
+        self.department.choices = [("", fixed["any_department"]), *((str(i), n) for i, n in departments)]
+        self.category.choices = [("", fixed["any_category"]), *((str(i), n) for i, n in categories)]
+
+
+def _translated_fixed_choices() -> dict[str, Any]:
+    """The filters' choices that are the code's own words, translated once per locale."""
+    return {
+        "state": [(s.value, str(operations.STATE_LABELS[s])) for s in State],
+        "department_role": [(r.value, str(label)) for r, label in DEPARTMENT_ROLE_LABELS.items()],
+        "source": [("", str(_l("Any source"))), *((k, str(label)) for k, label in SOURCE_LABELS.items())],
+        "urgency": [("", str(_l("Any urgency"))),
+                    *((str(u), str(label)) for u, label in URGENCY_LABELS.items())],
+        "sort": [(s.value, str(label)) for s, label in SORT_LABELS.items()],
+        "any_department": str(_l("Any department")),
+        "any_category": str(_l("Any category")),
+    }
+
+
+_fixed_choices = once_per_locale(_translated_fixed_choices)
 
 
 def _filter_form(filters: DemandFilters, locale_is_chinese: bool) -> DemandFilterForm:
