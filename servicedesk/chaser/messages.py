@@ -27,7 +27,7 @@ from sqlalchemy import func, insert, select, update
 
 from servicedesk.config import LOCALES
 from servicedesk.extensions import db
-from servicedesk.i18n import format_day, is_chinese
+from servicedesk.i18n import format_day, is_chinese, once_per_locale
 from servicedesk.models import Notification, OutboxMessage
 
 DEFAULT_LOCALE = LOCALES[0]
@@ -74,14 +74,16 @@ class Addressee(Person, Protocol):
     active: bool
 
 
+_kind_labels = once_per_locale(lambda: {kind: str(label) for kind, label in KIND_LABELS.items()})
+_deadline_nouns = once_per_locale(lambda: {name: str(noun) for name, noun in DEADLINE_NOUNS.items()})
+
+
 def kind_label(kind: str) -> str:
-    label = KIND_LABELS.get(kind)
-    return str(label) if label is not None else kind
+    return _kind_labels().get(kind, kind)
 
 
 def deadline_noun(deadline: str) -> str:
-    label = DEADLINE_NOUNS.get(deadline)
-    return str(label) if label is not None else deadline
+    return _deadline_nouns().get(deadline, deadline)
 
 
 # Language and links

@@ -163,6 +163,24 @@ def test_marking_read_needs_the_csrf_token_and_a_post(client, auth, officer) -> 
     assert _unread(officer) == 1
 
 
+def test_each_message_form_carries_a_token_that_marks_it_read(client, auth, officer) -> None:
+    """The page renders the CSRF field once and repeats it in every message's form: the token a
+    browser would send from the form itself works."""
+    first, second = _notes(officer, 2)
+    auth.login(officer)
+    page = client.get("/messages/").get_data(as_text=True)
+    forms = re.findall(r'<form method="post" action="/messages/(\d+)/read" class="mark-read">(.*?)</form>',
+                       page, re.S)
+    assert {int(number) for number, _form in forms} == {first, second}
+    for number, form in forms:
+        token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', form)
+        assert token, form
+        response = client.post(f"/messages/{number}/read", csrf=False,
+                               data={"csrf_token": token.group(1), "page": "1"})
+        assert response.status_code == 302
+    assert _unread(officer) == 0
+
+
 # Queries
 
 def test_the_list_runs_a_fixed_number_of_queries(client, auth, handler, department, make_demand,
