@@ -599,20 +599,22 @@ def recompute_provisional_deadlines(now: datetime) -> int:
 # of queries however long its history
 
 def demand_for_page(demand_id: int) -> Demand | None:
-    # The page names the people it shows and never asks their roles: loading the roles of each
-    # group of them (as users' roles are by default) cost three queries more.
     return db.session.scalar(select(Demand).where(Demand.id == demand_id).options(
         joinedload(Demand.company), joinedload(Demand.visit), joinedload(Demand.category),
-        joinedload(Demand.lead_department), joinedload(Demand.dispatched_by).lazyload(User.role_rows),
-        joinedload(Demand.created_by).lazyload(User.role_rows), joinedload(Demand.duplicate_of),
-        selectinload(Demand.co_departments),
-        selectinload(Demand.events).options(joinedload(DemandEvent.actor).lazyload(User.role_rows),
+        joinedload(Demand.lead_department), _named(Demand.dispatched_by), _named(Demand.created_by),
+        joinedload(Demand.duplicate_of), selectinload(Demand.co_departments),
+        selectinload(Demand.events).options(_named(DemandEvent.actor),
                                             joinedload(DemandEvent.actor_department)),
         selectinload(Demand.milestones),
-        selectinload(Demand.extensions).options(
-            joinedload(ExtensionRequest.requested_by).lazyload(User.role_rows),
-            joinedload(ExtensionRequest.decided_by).lazyload(User.role_rows)),
+        selectinload(Demand.extensions).options(_named(ExtensionRequest.requested_by),
+                                                _named(ExtensionRequest.decided_by)),
     ).execution_options(populate_existing=True))
+
+
+def _named(person: Any) -> Any:
+    """A person the page names and whose roles it never asks: loading the roles of each group of
+    them (as users' roles are by default) cost three queries more."""
+    return joinedload(person).lazyload(User.role_rows)
 
 
 def demand_by_reference(reference: str) -> Demand | None:

@@ -599,9 +599,7 @@ def keyword_clause(q: str) -> ColumnElement[bool]:
     dialect = db.session.get_bind().dialect.name
     if dialect == "sqlite":
         return Demand.id.in_(select(demand_search.c.rowid).where(*_sqlite_keywords(terms)))
-    if dialect == "postgresql":
-        return and_(*(_postgresql_term(term) for term in terms))
-    return and_(*(_ilike_term(term) for term in terms))
+    return and_(*(_postgresql_term(term) for term in terms))  # the desk runs on these two only
 
 
 def _sqlite_keywords(terms: list[str]) -> list[ColumnElement[bool]]:
@@ -635,13 +633,6 @@ def _trigrams_beginning(term: str) -> list[str]:
         remembered[folded] = list(db.session.scalars(select(demand_search_terms.c.term).where(
             demand_search_terms.c.term >= folded, demand_search_terms.c.term < folded + LAST_CHARACTER)))
     return remembered[folded]
-
-
-def _ilike_term(term: str) -> ColumnElement[bool]:
-    """One term on a database other than SQLite and PostgreSQL: LIKE on each of the three values."""
-    pattern = _like_pattern(term)
-    return or_(Demand.title.like(pattern, escape="\\"), Demand.description.like(pattern, escape="\\"),
-               Demand.company_id.in_(select(Company.id).where(Company.name.like(pattern, escape="\\"))))
 
 
 def demand_text() -> ColumnElement[str]:
