@@ -36,35 +36,42 @@ class Page(Generic[Row]):
 
 def paginate(statement: Select[Any], page: int, per_page: int, *,
              read_with: Callable[[int], Select[Any]] | None = None,
-             counted: Select[tuple[int]] | None = None, ids_first: bool = False) -> Page[Any]:
+             counted: Select[tuple[int]] | None = None, ids_first: bool = False,
+             read_whole: Select[Any] | None = None) -> Page[Any]:
     """The page of the statement's rows and their total. `read_with`, given the total, returns the
     statement to read the page with: the same rows, perhaps read another way for a large total.
     `counted` tells the total where the caller knows it more cheaply than by counting the rows.
-    `ids_first` reads the page as `ids_first_of` does."""
+    `ids_first` reads the page as `ids_first_of` does, with `read_whole` if given (the page's items
+    are then its rows, not objects)."""
     page = max(page, 1)
     total = db.session.scalar(counted if counted is not None else count_of(statement)) or 0
     if read_with is not None:
         statement = read_with(total)
     offset = (page - 1) * per_page
     if ids_first:
-        statement = ids_first_of(statement, per_page, offset)
+        statement = ids_first_of(statement, per_page, offset, read_whole)
     else:
         statement = statement.limit(per_page).offset(offset)
-    items = list(db.session.scalars(statement))
+    result = db.session.execute(statement)
+    items = list(result.all() if read_whole is not None else result.scalars())
     return Page(items=items, total=total, page=page, per_page=per_page)
 
 
-def ids_first_of(statement: Select[Any], limit: int, offset: int = 0) -> Select[Any]:
+def ids_first_of(statement: Select[Any], limit: int, offset: int = 0,
+                 read_whole: Select[Any] | None = None) -> Select[Any]:
     """The statement's rows from `offset` to `offset + limit`, chosen by their ids alone and only
     then read whole: `WHERE id IN (SELECT id ... ORDER BY ... LIMIT n)`. Choosing and sorting ids
     reads an index where one covers the conditions and the order, where choosing whole rows read
     and sorted every matching row (the 1,300 overdue demands of a year, with their descriptions, for
-    a page of 20). For a statement of one mapped entity, ordered by columns of its own table; its
-    loader options apply to the rows read whole."""
+    a page of 20). For a statement of one mapped entity, ordered by columns of its own table. The
+    rows are read whole by `read_whole` (a SELECT of that entity's table and what it joins) when
+    given, else as the entity with the statement's loader options."""
     entity = statement.column_descriptions[0]["entity"]
     key = inspect(entity).primary_key[0]
     ids = (statement.with_only_columns(key, maintain_column_froms=True)
            .limit(limit).offset(offset))
+    if read_whole is not None:
+        return read_whole.where(key.in_(ids)).order_by(*statement._order_by_clauses)
     whole = select(entity).where(key.in_(ids)).order_by(*statement._order_by_clauses)
     return whole.options(*statement._with_options)
 

@@ -19,7 +19,7 @@ from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import Select, select
+from sqlalchemy import Row, Select, select
 from wtforms import BooleanField, DateField, SearchField, SelectField, SelectMultipleField
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -27,7 +27,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from servicedesk.demands import bp, operations
 from servicedesk.demands.forms import SOURCE_LABELS, STEP_LABELS, URGENCY_LABELS
 from servicedesk.demands.search import (
-    LIST_OPTIONS,
+    LIST_ROWS,
     MAX_QUERY_LENGTH,
     OPEN_STATE_VALUES,
     CardWindow,
@@ -98,6 +98,10 @@ class ReturnNote:
     reason: str | None
 
 
+#: a row of LIST_ROWS with its deadline, last return and pending extension
+ListedRow = tuple[Row[Any], ShownDeadline | None, ReturnNote | None, ExtensionRequest | None]
+
+
 @dataclass
 class RowExtras:
     deadlines: dict[int, ShownDeadline] = field(default_factory=dict)
@@ -106,8 +110,14 @@ class RowExtras:
     #: the extension request waiting for a decision, by demand
     pending: dict[int, ExtensionRequest] = field(default_factory=dict)
 
+    def rows_of(self, demands: Iterable[Row[Any]]) -> list[ListedRow]:
+        """Each row with its deadline, last return and pending extension: one call for a table
+        rather than three lookups in the template for each of its rows."""
+        deadlines, returns, pending = self.deadlines, self.returns, self.pending
+        return [(d, deadlines.get(d.id), returns.get(d.id), pending.get(d.id)) for d in demands]
 
-def row_extras(demands: Sequence[Demand], window: CardWindow) -> RowExtras:
+
+def row_extras(demands: Sequence[Row[Any]], window: CardWindow) -> RowExtras:
     """Everything the rows show besides their demands, in two statements whatever the rows: the last
     returns and the pending extensions."""
     extras = RowExtras()
@@ -137,18 +147,17 @@ def _last_returns(demand_ids: list[int]) -> dict[int, ReturnNote]:
     return returns
 
 
-def _deadlines(demands: Sequence[Demand], window: CardWindow) -> dict[int, ShownDeadline]:
+def _deadlines(demands: Sequence[Row[Any]], window: CardWindow) -> dict[int, ShownDeadline]:
+    """The current step's deadline of each row (LIST_ROWS): its due day is the step's own
+    (operations.update_current_deadline keeps them in step)."""
     shown = {}
     for demand in demands:
         step = demand.current_step
         if not step or demand.current_due is None or demand.state == State.CLOSED:
             continue
-        deadline = operations.deadline_of(demand, step)
-        if deadline is None:
-            continue
         shown[demand.id] = ShownDeadline(
             step, demand.current_due, window.card(demand.current_due),
-            step == "respond" and demand.respond_extended, deadline.provisional)
+            step == "respond" and demand.respond_extended, getattr(demand, f"{step}_provisional"))
     return shown
 
 
@@ -223,7 +232,8 @@ def queue_sections(user: User) -> list[Section]:
 class FilledSection:
     section: Section
     count: int
-    items: list[Demand]
+    #: LIST_ROWS
+    items: list[Row[Any]]
 
     @property
     def anchor(self) -> str:
@@ -244,7 +254,7 @@ def render_queue(user: User) -> str:
         counts = db.session.execute(select(*(count_of(q).scalar_subquery() for q in queries))).one()
     # an empty section is asked too: the page runs as many statements whatever the desk holds
     filled = [FilledSection(section, count,
-                            list(db.session.scalars(ids_first_of(query.options(*LIST_OPTIONS), QUEUE_LIMIT))))
+                            db.session.execute(ids_first_of(query, QUEUE_LIMIT, read_whole=LIST_ROWS)).all())
               for section, query, count in zip(sections, queries, counts, strict=True)]
     shown = list({d.id: d for s in filled for d in s.items}.values())
     roles = [role for role in QUEUE_ROLES if any(s.section.role is role for s in filled)]
@@ -349,10 +359,10 @@ def index() -> str:
     window = card_window()
 
     def listed(matches: int = 0) -> Select[tuple[Demand]]:
-        return demand_query(user, filters, window, matches=matches).options(*LIST_OPTIONS)
+        return demand_query(user, filters, window, matches=matches)
 
     page = paginate(listed(), request.args.get("page", 1, type=int) or 1, PER_PAGE, read_with=listed,
-                    counted=known_total(user, filters), ids_first=True)
+                    counted=known_total(user, filters), ids_first=True, read_whole=LIST_ROWS)
     return render_template("demands/index.html", form=form, filters=filters, page=page,
                            extras=row_extras(page.items, window), window=window,
                            more_open=bool(filters.narrowing or form.errors),
@@ -364,7 +374,9 @@ def _row_labels() -> dict[str, Any]:
     return {"state_labels": {s.value: str(label) for s, label in operations.STATE_LABELS.items()},
             "step_labels": {step: str(label) for step, label in STEP_LABELS.items()},
             "source_labels": {source: str(label) for source, label in SOURCE_LABELS.items()},
-            "urgency_labels": {str(u): str(label) for u, label in URGENCY_LABELS.items()}}
+            "urgency_labels": {str(u): str(label) for u, label in URGENCY_LABELS.items()},
+            # patterns the rows fill in with `format`, as gettext with arguments costs a call per row
+            "row_patterns": {"closed_on": str(_l("Closed %(day)s"))}}
 
 
 _labels = once_per_locale(_row_labels)

@@ -2,8 +2,8 @@
 
 `DemandFilters.from_args(request.args)` reads what a list asks for (unknown or malformed values are
 ignored, never an error); `demand_query(user, filters)` turns it into one SELECT of the demands the
-user may see (operations.visibility_clause), to page through or count. Loader options are the
-caller's: the pages add `LIST_OPTIONS`, the API its own.
+user may see (operations.visibility_clause), to page through or count. How the rows are read is the
+caller's: the pages read `LIST_ROWS`, the API the demands with its own loader options.
 
 The yellow and red cards are a comparison of `demands.current_due` with two days computed once per
 request (`CardWindow`): red when today is past the due day, yellow when the due day is no later than
@@ -52,7 +52,7 @@ from sqlalchemy import (
     table,
     true,
 )
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased
 
 from servicedesk import clock
 from servicedesk.calendar import store as calendar_store
@@ -61,7 +61,16 @@ from servicedesk.domain.lifecycle import OPEN_STATES, Action, CloseReason, Feedb
 from servicedesk.domain.time_limits import DEFAULTS, Limit, Urgency
 from servicedesk.domain.workdays import DAY, ZONE, Card, WorkingCalendar
 from servicedesk.extensions import db
-from servicedesk.models import Company, Demand, DemandEvent, ExtensionRequest, TimeLimitSetting, User
+from servicedesk.models import (
+    Category,
+    Company,
+    Demand,
+    DemandEvent,
+    Department,
+    ExtensionRequest,
+    TimeLimitSetting,
+    User,
+)
 from servicedesk.models.demand import DemandStateTotal
 
 #: the longest keyword query read, and the most terms of it used
@@ -393,8 +402,23 @@ def _measure_fields(args: Mapping[str, Any]) -> dict[str, Any]:
 
 # The query
 
-#: what a list row shows besides the demand: its company, category and lead department, one query
-LIST_OPTIONS = (joinedload(Demand.company), joinedload(Demand.category), joinedload(Demand.lead_department))
+_LEAD_DEPARTMENT = aliased(Department, name="lead_department")
+#: what a list row shows, read as plain rows in one query (pagination.ids_first_of's `read_whole`): the
+#: demand's own columns and the names of its company, category and lead department. Building the
+#: ORM's objects for them cost five times as much as the rows (1.6 ms against 0.3 for 50 rows).
+LIST_ROWS = (
+    select(Demand.id, Demand.number, Demand.title, Demand.state, Demand.key_supervision,
+           Demand.key_supervision_reason, Demand.closed_at, Demand.returns_count,
+           Demand.current_step, Demand.current_due, Demand.respond_extended,
+           Demand.sign_provisional, Demand.respond_provisional, Demand.feedback_provisional,
+           Company.name.label("company_name"), Company.short_name.label("company_short_name"),
+           Category.name.label("category_name"), Category.name_en.label("category_name_en"),
+           _LEAD_DEPARTMENT.name.label("lead_department_name"),
+           _LEAD_DEPARTMENT.short_name.label("lead_department_short_name"))
+    .join(Company, Company.id == Demand.company_id)
+    .join(Category, Category.id == Demand.category_id)
+    .outerjoin(_LEAD_DEPARTMENT, _LEAD_DEPARTMENT.id == Demand.lead_department_id)
+)
 
 
 def demand_query(user: User, filters: DemandFilters, window: CardWindow | None = None, *,

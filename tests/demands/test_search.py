@@ -7,11 +7,12 @@ from datetime import date, datetime
 
 import pytest
 from sqlalchemy import func, inspect, select, text, update
+from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import MultiDict
 
 from servicedesk.demands.operations import take_action
 from servicedesk.demands.search import (
-    LIST_OPTIONS,
+    LIST_ROWS,
     SORT_INDEX_FROM,
     CardWindow,
     DemandFilters,
@@ -376,12 +377,15 @@ def test_a_page_chosen_by_ids_first_holds_the_same_rows_in_the_same_order(spread
                                                                           args) -> None:
     query = args.format(department=department.id)
     filters = DemandFilters.from_args(MultiDict([pair.split("=") for pair in query.split("&") if pair]))
-    statement = demand_query(officer, filters).options(*LIST_OPTIONS)
+    statement = demand_query(officer, filters).options(joinedload(Demand.company))
     expected = [d.number for d in db.session.scalars(statement)]
     assert expected
     for limit, offset in ((2, 0), (2, 1), (3, len(expected) - 1), (50, 0)):
         page = db.session.scalars(ids_first_of(statement, limit, offset)).unique().all()
         assert [d.number for d in page] == expected[offset:offset + limit]
+        rows = db.session.execute(ids_first_of(statement, limit, offset, read_whole=LIST_ROWS)).all()
+        assert [row.number for row in rows] == expected[offset:offset + limit]
+        assert [row.company_name for row in rows] == [d.company.name for d in page]
     # the loader options reach the rows read whole: the company comes with the demand
     db.session.expunge_all()
     first = db.session.scalars(ids_first_of(statement, 1)).unique().one()
