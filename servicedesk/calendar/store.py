@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from flask import has_request_context, request
 from flask_babel import gettext as _
 from sqlalchemy import and_, delete, inspect, select
 from sqlalchemy.orm import joinedload
@@ -33,6 +34,7 @@ from servicedesk.models import CalendarDay, CalendarYear
 #: the longest range the admin may mark at once; the longest holiday is about ten days
 MAX_MARKED_DAYS = 62
 NAME_MAX_LENGTH = 60
+PAGE_CALENDAR_KEY = "servicedesk.page_calendar"
 
 
 class Source:
@@ -70,6 +72,20 @@ class DatabaseCalendar:
 def working_calendar() -> WorkingCalendar:
     """A calendar for one computation or one request: it fetches each range of days once."""
     return WorkingCalendar(DatabaseCalendar())
+
+
+def page_calendar() -> WorkingCalendar:
+    """The calendar of what one request shows (its cards and deadlines),
+    shared so that their days are fetched once for the page, not once for each. For reading: code
+    that changes the calendar and then counts on it takes a working_calendar() of its own. Outside
+    a request, a new calendar. Kept in the request's environ, not in `g`, which a test's app
+    context shares between the requests it makes."""
+    if not has_request_context():
+        return working_calendar()
+    calendar = request.environ.get(PAGE_CALENDAR_KEY)
+    if calendar is None:
+        calendar = request.environ[PAGE_CALENDAR_KEY] = working_calendar()
+    return calendar
 
 
 def year_record(year: int) -> CalendarYear | None:

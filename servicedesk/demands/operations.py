@@ -16,7 +16,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, cast, func, or_, select, union_all
+from sqlalchemy import Integer, bindparam, cast, func, or_, select, union_all
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from servicedesk import audit
@@ -598,23 +598,27 @@ def recompute_provisional_deadlines(now: datetime) -> int:
 # The demand page (demands.routes): one demand with everything its page shows, in a fixed number
 # of queries however long its history
 
-def demand_for_page(demand_id: int) -> Demand | None:
-    return db.session.scalar(select(Demand).where(Demand.id == demand_id).options(
-        joinedload(Demand.company), joinedload(Demand.visit), joinedload(Demand.category),
-        joinedload(Demand.lead_department), _named(Demand.dispatched_by), _named(Demand.created_by),
-        joinedload(Demand.duplicate_of), selectinload(Demand.co_departments),
-        selectinload(Demand.events).options(_named(DemandEvent.actor),
-                                            joinedload(DemandEvent.actor_department)),
-        selectinload(Demand.milestones),
-        selectinload(Demand.extensions).options(_named(ExtensionRequest.requested_by),
-                                                _named(ExtensionRequest.decided_by)),
-    ).execution_options(populate_existing=True))
-
-
 def _named(person: Any) -> Any:
     """A person the page names and whose roles it never asks: loading the roles of each group of
     them (as users' roles are by default) cost three queries more."""
     return joinedload(person).lazyload(User.role_rows)
+
+
+#: built once: making its loader options took 0.6 ms of each demand page
+_DEMAND_FOR_PAGE = select(Demand).where(Demand.id == bindparam("demand_id")).options(
+    joinedload(Demand.company), joinedload(Demand.visit), joinedload(Demand.category),
+    joinedload(Demand.lead_department), _named(Demand.dispatched_by), _named(Demand.created_by),
+    joinedload(Demand.duplicate_of), selectinload(Demand.co_departments),
+    selectinload(Demand.events).options(_named(DemandEvent.actor),
+                                        joinedload(DemandEvent.actor_department)),
+    selectinload(Demand.milestones),
+    selectinload(Demand.extensions).options(_named(ExtensionRequest.requested_by),
+                                            _named(ExtensionRequest.decided_by)),
+).execution_options(populate_existing=True)
+
+
+def demand_for_page(demand_id: int) -> Demand | None:
+    return db.session.scalar(_DEMAND_FOR_PAGE, {"demand_id": demand_id})
 
 
 def demand_by_reference(reference: str) -> Demand | None:

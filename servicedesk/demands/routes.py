@@ -17,7 +17,7 @@ from werkzeug import Response
 
 from servicedesk import attachments, audit, clock
 from servicedesk.calendar import limits
-from servicedesk.calendar.store import working_calendar
+from servicedesk.calendar.store import page_calendar
 from servicedesk.chaser.messages import KIND_LABELS
 from servicedesk.demands import bp, forms, operations
 from servicedesk.domain import lifecycle
@@ -54,7 +54,7 @@ def iso_day(value: Any) -> str:
 def _deadlines(demand: Demand) -> list[dict[str, Any]]:
     """Each deadline set on the demand, with why it falls on its day (not for a day an approved
     extension set: that one was chosen, not counted)."""
-    calendar = working_calendar()
+    calendar = page_calendar()
     found = []
     for step in ("sign", "respond", "feedback"):
         deadline = operations.deadline_of(demand, step)
@@ -73,7 +73,7 @@ def _deadlines(demand: Demand) -> list[dict[str, Any]]:
 def _card(demand: Demand) -> Card:
     if demand.current_due is None or State(demand.state) not in lifecycle.OPEN_STATES:
         return Card.NONE
-    return working_calendar().card(demand.current_due, clock.now(), limits.current().due_soon)
+    return page_calendar().card(demand.current_due, clock.now(), limits.current().due_soon)
 
 
 def _page(demand: Demand, *, posted: forms.ActionForm | None = None, stale: bool = False,

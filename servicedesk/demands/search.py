@@ -159,7 +159,7 @@ def due_soon_days() -> int:
 
 def card_window(today: date | None = None, calendar: WorkingCalendar | None = None) -> CardWindow:
     today = today or clock.today()
-    calendar = calendar or calendar_store.working_calendar()
+    calendar = calendar or calendar_store.page_calendar()
     return CardWindow(today, calendar.add_working_days(today, due_soon_days()))
 
 

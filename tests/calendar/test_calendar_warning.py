@@ -113,3 +113,20 @@ def test_unloaded_years_ahead(app, calendar_2026) -> None:
     store.confirm_year(2027, store.year_record(2027).version)
     db.session.commit()
     assert store.unloaded_years_ahead(date(2026, 11, 25), 60) == []
+
+
+def test_a_request_reads_one_page_calendar_and_the_next_request_a_fresh_one(app, calendar_2026) -> None:
+    """What one page shows (its cards, its deadlines) is counted on one calendar fetched once; a
+    change to the calendar shows on the next request, even under the test's own app context."""
+    with app.test_request_context("/"):
+        first = store.page_calendar()
+        assert store.page_calendar() is first
+        assert first.is_loaded(2026) and not first.is_loaded(2027)
+    store.mark_days(date(2027, 1, 1), date(2027, 1, 1), store.DayKind.HOLIDAY, "元旦")
+    store.confirm_year(2027, store.year_record(2027).version)
+    db.session.commit()
+    with app.test_request_context("/"):
+        again = store.page_calendar()
+        assert again is not first
+        assert again.is_loaded(2027)
+    assert store.page_calendar() is not store.page_calendar()  # outside a request, one per call
