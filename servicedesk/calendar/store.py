@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 from flask import has_request_context, request
 from flask_babel import gettext as _
-from sqlalchemy import and_, delete, inspect, select
+from sqlalchemy import and_, bindparam, delete, inspect, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -51,17 +51,22 @@ class CalendarRefused(ValueError):
         self.field_errors = field_errors
 
 
+#: built once, as most pages run it (their cards): building it anew cost as much as running it
+_SPAN = (
+    select(CalendarYear.year, CalendarDay.day, CalendarDay.kind, CalendarDay.name)
+    .outerjoin(CalendarDay, and_(CalendarDay.year == CalendarYear.year,
+                                 CalendarDay.day.between(bindparam("first"), bindparam("last"))))
+    .where(CalendarYear.year.between(bindparam("first_year"), bindparam("last_year")),
+           CalendarYear.loaded_at.is_not(None))
+)
+
+
 class DatabaseCalendar:
     """The calendar source for the domain: one query per range of days."""
 
     def span(self, first: date, last: date) -> CalendarSpan:
-        rows = db.session.execute(
-            select(CalendarYear.year, CalendarDay.day, CalendarDay.kind, CalendarDay.name)
-            .outerjoin(CalendarDay, and_(CalendarDay.year == CalendarYear.year,
-                                         CalendarDay.day.between(first, last)))
-            .where(CalendarYear.year.between(first.year, last.year),
-                   CalendarYear.loaded_at.is_not(None))
-        ).all()
+        rows = db.session.execute(_SPAN, {"first": first, "last": last, "first_year": first.year,
+                                          "last_year": last.year}).all()
         return CalendarSpan(
             first, last,
             {row.day: SpecialDay(row.day, DayKind(row.kind), row.name) for row in rows if row.day},

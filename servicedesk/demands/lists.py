@@ -19,7 +19,7 @@ from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, Select, bindparam, select
 from wtforms import BooleanField, DateField, SearchField, SelectField, SelectMultipleField
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -124,24 +124,31 @@ def row_extras(demands: Sequence[Row[Any]], window: CardWindow) -> RowExtras:
     if not demands:
         return extras
     extras.returns = _last_returns([d.id for d in demands if d.state == State.REGISTERED and d.returns_count])
-    for request_ in db.session.scalars(
-            select(ExtensionRequest).where(ExtensionRequest.demand_id.in_([d.id for d in demands]),
-                                           ExtensionRequest.status == "pending")):
+    for request_ in db.session.scalars(_PENDING_EXTENSIONS, {"demand_ids": [d.id for d in demands]}):
         extras.pending[request_.demand_id] = request_
     extras.deadlines = _deadlines(demands, window)
     return extras
 
 
+# The statements every list page runs, built once: building them anew cost about as much as running
+# them. The ids are an expanding parameter, one placeholder per id.
+_PENDING_EXTENSIONS = select(ExtensionRequest).where(
+    ExtensionRequest.demand_id.in_(bindparam("demand_ids", expanding=True)),
+    ExtensionRequest.status == "pending")
+_LAST_RETURNS = (
+    select(DemandEvent.demand_id, DemandEvent.at, DemandEvent.text, DemandEvent.details, User.display_name)
+    .outerjoin(User, User.id == DemandEvent.actor_id)
+    .where(DemandEvent.demand_id.in_(bindparam("demand_ids", expanding=True)),
+           DemandEvent.action == Action.RETURN.value)
+    # by demand first, as the (demand_id, action) index gives them: ordered by id alone, SQLite
+    # walked every return of the desk through the action index instead
+    .order_by(DemandEvent.demand_id, DemandEvent.id)
+)
+
+
 def _last_returns(demand_ids: list[int]) -> dict[int, ReturnNote]:
     returns = {}
-    for row in db.session.execute(
-            select(DemandEvent.demand_id, DemandEvent.at, DemandEvent.text, DemandEvent.details,
-                   User.display_name)
-            .outerjoin(User, User.id == DemandEvent.actor_id)
-            .where(DemandEvent.demand_id.in_(demand_ids), DemandEvent.action == Action.RETURN.value)
-            # by demand first, as the (demand_id, action) index gives them: ordered by id alone,
-            # SQLite walked every return of the desk through the action index instead
-            .order_by(DemandEvent.demand_id, DemandEvent.id)):
+    for row in db.session.execute(_LAST_RETURNS, {"demand_ids": demand_ids}):
         returns[row.demand_id] = ReturnNote(  # the last one wins
             (row.details or {}).get("department"), row.display_name, row.at, row.text)
     return returns
@@ -332,12 +339,16 @@ def _translated_fixed_choices() -> dict[str, Any]:
 _fixed_choices = once_per_locale(_translated_fixed_choices)
 
 
+_DEPARTMENT_CHOICES = (select(Department.id, Department.name)
+                       .order_by(Department.active.desc(), Department.name))
+_CATEGORY_CHOICES = (select(Category.id, Category.name, Category.name_en)
+                     .order_by(Category.position, Category.id))
+
+
 def _filter_form(filters: DemandFilters, locale_is_chinese: bool) -> DemandFilterForm:
     form = DemandFilterForm(request.args)
-    departments = db.session.execute(
-        select(Department.id, Department.name).order_by(Department.active.desc(), Department.name)).all()
-    categories = db.session.execute(
-        select(Category.id, Category.name, Category.name_en).order_by(Category.position, Category.id)).all()
+    departments = db.session.execute(_DEPARTMENT_CHOICES).all()
+    categories = db.session.execute(_CATEGORY_CHOICES).all()
     form.setup(departments=[(row.id, row.name) for row in departments],
                categories=[(row.id, row.name if locale_is_chinese else row.name_en) for row in categories])
     form.state.data = list(filters.states)

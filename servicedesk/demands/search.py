@@ -150,10 +150,12 @@ class CardWindow:
         return Demand.current_due.between(self.today, self.due_soon_until)
 
 
+_DUE_SOON_DAYS = select(TimeLimitSetting.working_days).where(TimeLimitSetting.kind == Limit.DUE_SOON.value)
+
+
 def due_soon_days() -> int:
     """The yellow-card window in working days, as the admin set it: one small query."""
-    days = db.session.scalar(select(TimeLimitSetting.working_days)
-                             .where(TimeLimitSetting.kind == Limit.DUE_SOON.value))
+    days = db.session.scalar(_DUE_SOON_DAYS)
     return DEFAULTS[Limit.DUE_SOON] if days is None else days
 
 
