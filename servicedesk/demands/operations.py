@@ -16,7 +16,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, bindparam, cast, func, or_, select, union_all
+from sqlalchemy import Integer, Row, bindparam, cast, func, or_, select, union_all
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from servicedesk import audit
@@ -609,8 +609,6 @@ _DEMAND_FOR_PAGE = select(Demand).where(Demand.id == bindparam("demand_id")).opt
     joinedload(Demand.company), joinedload(Demand.visit), joinedload(Demand.category),
     joinedload(Demand.lead_department), _named(Demand.dispatched_by), _named(Demand.created_by),
     joinedload(Demand.duplicate_of), selectinload(Demand.co_departments),
-    selectinload(Demand.events).options(_named(DemandEvent.actor),
-                                        joinedload(DemandEvent.actor_department)),
     selectinload(Demand.milestones),
     selectinload(Demand.extensions).options(_named(ExtensionRequest.requested_by),
                                             _named(ExtensionRequest.decided_by)),
@@ -618,7 +616,26 @@ _DEMAND_FOR_PAGE = select(Demand).where(Demand.id == bindparam("demand_id")).opt
 
 
 def demand_for_page(demand_id: int) -> Demand | None:
+    """The demand with all its page shows but its history (history_of)."""
     return db.session.scalar(_DEMAND_FOR_PAGE, {"demand_id": demand_id})
+
+
+#: a demand's history as its page shows it, oldest first: each event's columns with the names of who
+#: acted and of their department, read as plain rows (30 events as ORM objects with their people took
+#: a millisecond)
+_HISTORY = (
+    select(DemandEvent.id, DemandEvent.at, DemandEvent.action, DemandEvent.from_state,
+           DemandEvent.to_state, DemandEvent.actor_role, DemandEvent.text, DemandEvent.details,
+           User.display_name.label("actor_name"), Department.short_name.label("department_short_name"))
+    .outerjoin(User, User.id == DemandEvent.actor_id)
+    .outerjoin(Department, Department.id == DemandEvent.actor_department_id)
+    .where(DemandEvent.demand_id == bindparam("demand_id"))
+    .order_by(DemandEvent.id)
+)
+
+
+def history_of(demand_id: int) -> list[Row[Any]]:
+    return list(db.session.execute(_HISTORY, {"demand_id": demand_id}).all())
 
 
 def demand_by_reference(reference: str) -> Demand | None:

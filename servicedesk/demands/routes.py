@@ -92,7 +92,7 @@ def _page(demand: Demand, *, posted: forms.ActionForm | None = None, stale: bool
                 flash(message, "danger")
     return render_template(
         "demands/show.html", demand=demand, action_forms=action_forms, stale=stale,
-        deadlines=_deadlines(demand), card=_card(demand),
+        history=operations.history_of(demand.id), deadlines=_deadlines(demand), card=_card(demand),
         attachments=operations.demand_attachments(demand.id), attachment_form=forms.AttachmentForm(),
         accept=attachments.ACCEPT, labels=_labels(),
     ), status

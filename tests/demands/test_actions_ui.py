@@ -4,6 +4,7 @@ changes; a stale version is refused without overwriting anything."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -297,8 +298,10 @@ def test_a_missing_field_is_named_beside_it(client, auth, world, demand_in) -> N
     response = post_action(client, demand, "return", {"reason": "   "})
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert 'id="return-reason"' in page and "is-invalid" in page
-    assert "This field is required." in page
+    assert 'class="form-control is-invalid" id="return-reason"' in page
+    # the message sits under the field it is about
+    under = r'id="return-reason".*?</textarea>\s*<div class="invalid-feedback d-block">This field is'
+    assert re.search(under, page, re.S)
     assert snapshot(demand) == before
 
 
