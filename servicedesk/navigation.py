@@ -8,6 +8,7 @@ from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from servicedesk.i18n import once_per_locale
 from servicedesk.models import Role, User
 from servicedesk.security import access_rule_of
 
@@ -46,12 +47,18 @@ def may_open(endpoint: str) -> bool:
     return rule is not None and rule.allows(current_user)
 
 
-def _allowed(items: list[tuple[str, object]]) -> list[tuple[str, str]]:
-    return [(endpoint, str(label)) for endpoint, label in items if may_open(endpoint)
-            and SHOWN_ONLY_TO.get(endpoint, lambda _user: True)(current_user)]
+def _allowed(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    user = current_user._get_current_object()
+    return [(endpoint, label) for endpoint, label in items if may_open(endpoint)
+            and SHOWN_ONLY_TO.get(endpoint, lambda _user: True)(user)]
+
+
+#: the items' labels, translated once per locale rather than on every page
+_translated = once_per_locale(lambda: {name: [(endpoint, str(label)) for endpoint, label in items]
+                                       for name, items in (("main", MAIN), ("admin", ADMINISTRATION))})
 
 
 def register_navigation(app: Flask) -> None:
     app.jinja_env.globals["may_open"] = may_open
-    app.jinja_env.globals["nav_items"] = lambda: _allowed(MAIN)
-    app.jinja_env.globals["admin_nav_items"] = lambda: _allowed(ADMINISTRATION)
+    app.jinja_env.globals["nav_items"] = lambda: _allowed(_translated()["main"])
+    app.jinja_env.globals["admin_nav_items"] = lambda: _allowed(_translated()["admin"])

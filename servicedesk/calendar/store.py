@@ -110,14 +110,16 @@ def days_of(year: int) -> list[CalendarDay]:
         select(CalendarDay).where(CalendarDay.year == year).order_by(CalendarDay.day)))
 
 
+#: built once, as the pages of admins and leaders run it (the calendar warning)
+_LOADED_YEARS = select(CalendarYear.year).where(
+    CalendarYear.year.between(bindparam("first"), bindparam("last")), CalendarYear.loaded_at.is_not(None))
+
+
 def unloaded_years_ahead(today: date, horizon_days: int) -> list[int]:
     """The years holding some day of the next horizon_days that are not loaded."""
     last = today + timedelta(days=horizon_days)
-    wanted = range(today.year, last.year + 1)
-    loaded = set(db.session.scalars(
-        select(CalendarYear.year).where(CalendarYear.year.in_(list(wanted)),
-                                        CalendarYear.loaded_at.is_not(None))))
-    return [year for year in wanted if year not in loaded]
+    loaded = set(db.session.scalars(_LOADED_YEARS, {"first": today.year, "last": last.year}))
+    return [year for year in range(today.year, last.year + 1) if year not in loaded]
 
 
 def _year_row(year: int) -> CalendarYear:
