@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from math import ceil
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, inspect, select
+from sqlalchemy import Row, Select, func, inspect, literal, select, union_all
 
 from servicedesk.extensions import db
 
-Row = TypeVar("Row")
+Item = TypeVar("Item")
 
 
 @dataclass(frozen=True)
-class Page(Generic[Row]):
-    items: list[Row]
+class Page(Generic[Item]):
+    items: list[Item]
     total: int
     page: int
     per_page: int
@@ -74,6 +74,26 @@ def ids_first_of(statement: Select[Any], limit: int, offset: int = 0,
         return read_whole.where(key.in_(ids)).order_by(*statement._order_by_clauses)
     whole = select(entity).where(key.in_(ids)).order_by(*statement._order_by_clauses)
     return whole.options(*statement._with_options)
+
+
+def first_rows_of_each(statements: Sequence[Select[Any]], limit: int,
+                       read_whole: Select[Any]) -> list[list[Row[Any]]]:
+    """The first `limit` rows of each statement, in each one's order, in one statement: each
+    statement's rows chosen by ids first (ids_first_of) and read by `read_whole`, numbered in its
+    order, the lot joined by UNION ALL. One statement rather than one per list (a queue's sections)
+    spares each list's round trip and execution."""
+    if not statements:
+        return []
+    members = []
+    for number, statement in enumerate(statements):
+        chosen = ids_first_of(statement, limit, read_whole=read_whole)
+        position = func.row_number().over(order_by=chosen._order_by_clauses)
+        members.append(chosen.order_by(None).add_columns(literal(number).label("list_number"),
+                                                         position.label("list_position")))
+    rows: list[list[Row[Any]]] = [[] for _ in statements]
+    for row in db.session.execute(union_all(*members).order_by("list_number", "list_position")):
+        rows[row.list_number].append(row)
+    return rows
 
 
 def count_of(statement: Select[Any]) -> Select[tuple[int]]:

@@ -52,7 +52,7 @@ from servicedesk.models import (
     Role,
     User,
 )
-from servicedesk.pagination import count_of, ids_first_of, paginate
+from servicedesk.pagination import count_of, first_rows_of_each, paginate
 from servicedesk.security import signed_in
 
 PER_PAGE = 50
@@ -252,17 +252,15 @@ def has_queue(user: User) -> bool:
 
 
 def render_queue(user: User) -> str:
-    """The user's queue page: one query for all the counts, one per section for its items."""
+    """The user's queue page: one query for all the counts, one for all the sections' items."""
     window = card_window()
     sections = queue_sections(user)
     queries = [demand_query(user, s.filters, window) for s in sections]
     counts: Sequence[int] = []
     if queries:
         counts = db.session.execute(select(*(count_of(q).scalar_subquery() for q in queries))).one()
-    # an empty section is asked too: the page runs as many statements whatever the desk holds
-    filled = [FilledSection(section, count,
-                            db.session.execute(ids_first_of(query, QUEUE_LIMIT, read_whole=LIST_ROWS)).all())
-              for section, query, count in zip(sections, queries, counts, strict=True)]
+    items = first_rows_of_each(queries, QUEUE_LIMIT, LIST_ROWS)
+    filled = [FilledSection(*parts) for parts in zip(sections, counts, items, strict=True)]
     shown = list({d.id: d for s in filled for d in s.items}.values())
     roles = [role for role in QUEUE_ROLES if any(s.section.role is role for s in filled)]
     return render_template("demands/queue.html", sections=filled, roles=roles,

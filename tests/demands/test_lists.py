@@ -13,9 +13,11 @@ from sqlalchemy import select
 
 from servicedesk.calendar.store import working_calendar
 from servicedesk.demands.operations import take_action
+from servicedesk.demands.search import LIST_ROWS, DemandFilters, Sort, demand_query
 from servicedesk.domain.lifecycle import Action
 from servicedesk.extensions import db
 from servicedesk.models import Category, Demand, DemandEvent, ExtensionRequest, Role
+from servicedesk.pagination import first_rows_of_each, ids_first_of
 from tests.demands.test_search import spread_demands
 
 #: Wednesday 17 June 2026: demands made by the fixtures on Monday the 15th had to be signed on the 16th
@@ -398,3 +400,21 @@ def test_a_long_section_shows_its_first_items_and_links_to_all(client, auth, off
     assert page.sections["officer-to_dispatch"] == 50 and len(page.rows["officer-to_dispatch"]) == 20
     assert page.rows["officer-to_dispatch"] == sorted(page.rows["officer-to_dispatch"])  # oldest first
     assert "See all 50" in html and "See all 25" in html
+
+
+def test_the_sections_rows_read_in_one_statement_are_each_sections_first_rows(app, leader, spread,
+                                                                              department) -> None:
+    """first_rows_of_each (one UNION ALL for all a queue's sections) gives each statement's first
+    rows in its own order, as reading each alone would; an empty one stays empty."""
+    filters = [DemandFilters(sort=sort) for sort in Sort] + [
+        DemandFilters(states=("accepted", "assigned"), department_id=department.id, sort=Sort.DUE),
+        DemandFilters(states=("closed",), key_supervision=True),  # nothing
+    ]
+    statements = [demand_query(leader, f) for f in filters]
+    for limit in (1, 3, 50):
+        together = first_rows_of_each(statements, limit, LIST_ROWS)
+        alone = [db.session.execute(ids_first_of(s, limit, read_whole=LIST_ROWS)).all() for s in statements]
+        assert [[row.number for row in rows] for rows in together] == [[row.number for row in rows]
+                                                                      for rows in alone]
+    assert together[-1] == [] and len(together[0]) == len(spread)
+    assert first_rows_of_each([], 20, LIST_ROWS) == []
