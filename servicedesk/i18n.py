@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import TypeVar
 
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_skeleton
 from flask import Flask, has_request_context, request, session
-from flask_babel import format_date, get_locale, gettext, to_user_timezone
+from flask_babel import format_date, get_locale, gettext
 from flask_login import current_user
 
 from servicedesk.config import LOCALES
+from servicedesk.domain.workdays import ZONE
 
 DEFAULT_LOCALE = LOCALES[0]
 Built = TypeVar("Built")
@@ -52,12 +53,19 @@ def once_per_locale(build: Callable[[], Built]) -> Callable[[], Built]:
     return lambda: remembered(str(get_locale()))
 
 
+def in_beijing(value: datetime) -> datetime:
+    """The moment in Beijing time, as the desk shows every time (its footer says so); a naive one
+    is taken as UTC, as stored. Flask-Babel's to_user_timezone looked the zone up on every call,
+    which cost a timeline of 30 events a quarter of a millisecond."""
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(ZONE)
+
+
 def format_day(value: date | datetime | None) -> str:
     """2026年6月4日 in Chinese, 2026-06-04 in English; datetimes are taken in Asia/Shanghai."""
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = to_user_timezone(value).date()
+        value = in_beijing(value).date()
     locale = str(get_locale())
     return _long_day(value, locale) if locale.startswith("zh") else value.isoformat()
 
@@ -73,8 +81,8 @@ def format_moment(value: datetime | None) -> str:
     """2026年6月4日 14:30 in Chinese, 2026-06-04 14:30 in English, in Asia/Shanghai."""
     if value is None:
         return ""
-    local = to_user_timezone(value)
-    return f"{format_day(local.date())} {local:%H:%M}"
+    local = in_beijing(value)
+    return f"{format_day(local.date())} {local.hour:02d}:{local.minute:02d}"
 
 
 def format_weekday(value: date) -> str:

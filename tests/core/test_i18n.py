@@ -60,6 +60,10 @@ def test_day_boundary_follows_shanghai_time(app) -> None:
     late_utc = datetime(2026, 6, 3, 17, 0, tzinfo=UTC)  # already 4 June, 01:00 in Shanghai
     with app.test_request_context("/"):
         assert format_day(late_utc) == "2026年6月4日"
+        assert format_moment(late_utc) == "2026年6月4日 01:00"
+        # a naive moment is UTC, as the database keeps them
+        assert format_moment(late_utc.replace(tzinfo=None)) == "2026年6月4日 01:00"
+        assert format_moment(datetime(2026, 6, 4, 9, 5, tzinfo=UTC)) == "2026年6月4日 17:05"
 
 
 def test_pages_say_which_time_zone_they_use(client) -> None:
