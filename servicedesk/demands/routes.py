@@ -16,10 +16,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug import Response
 
 from servicedesk import attachments, audit, clock
-from servicedesk.calendar import limits
 from servicedesk.calendar.store import page_calendar
 from servicedesk.chaser.messages import KIND_LABELS
 from servicedesk.demands import bp, forms, operations
+from servicedesk.demands.search import card_window
 from servicedesk.domain import lifecycle
 from servicedesk.domain.lifecycle import Action, State
 from servicedesk.domain.workdays import Card
@@ -71,9 +71,10 @@ def _deadlines(demand: Demand) -> list[dict[str, Any]]:
 
 
 def _card(demand: Demand) -> Card:
-    if demand.current_due is None or State(demand.state) not in lifecycle.OPEN_STATES:
+    """The demand's card, measured as the lists measure theirs (search.card_window)."""
+    if State(demand.state) not in lifecycle.OPEN_STATES:
         return Card.NONE
-    return page_calendar().card(demand.current_due, clock.now(), limits.current().due_soon)
+    return card_window().card(demand.current_due)
 
 
 def _page(demand: Demand, *, posted: forms.ActionForm | None = None, stale: bool = False,
