@@ -77,3 +77,10 @@ def test_two_writers_wait_for_each_other_instead_of_failing(sqlite_url) -> None:
     engine.dispose()
     assert errors == []
     assert final == 2  # no lost update: the second writer read after the first committed
+
+
+def test_postgresql_starts_no_parallel_workers_for_the_desk(app) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    with db.engine.connect() as connection:
+        assert connection.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar() == "0"

@@ -17,6 +17,7 @@ from servicedesk.demands.search import (
     CardWindow,
     DemandFilters,
     DepartmentRole,
+    KeywordRead,
     OwedBy,
     Sort,
     Timeliness,
@@ -244,6 +245,35 @@ def test_two_latin_letters_match_whatever_their_case(make_demand, officer) -> No
     make_demand("IT系统对接", description="ERP上线")
     assert titles(officer, "it") == {"IT系统对接"}
     assert titles(officer, "Rp") == {"IT系统对接"}
+
+
+@pytest.mark.parametrize("q", ["用地", "Rp", "万邦", "生产线", "Erp 万邦", "用地 需要指标", "徐工", "审批"])
+def test_every_way_of_asking_for_a_keyword_finds_the_same_demands(make_demand, make_company, officer,
+                                                                  q) -> None:
+    """PostgreSQL asks a term one way for a count, another for a page read along the sort's index
+    and a third for a small page (search.KeywordRead): each must find the same demands."""
+    make_demand("新建生产线用地", description="需要指标约50亩")
+    make_demand("IT系统对接", description="ERP上线")
+    make_demand("人才公寓申请", company_id=make_company("徐州徐工挖掘机械有限公司", "913203009MA3Y7LLJF").id)
+    bare = make_demand("税收优惠咨询")
+    db.session.execute(update(Demand).where(Demand.id == bare.id).values(description=""))
+    db.session.commit()
+    found = {read: set(db.session.scalars(select(Demand.title).where(keyword_clause(q, read))))
+             for read in KeywordRead}
+    assert found[KeywordRead.EVERY_MATCH] == found[KeywordRead.PAGE] == found[KeywordRead.ALONG_THE_SORT]
+    assert found[KeywordRead.EVERY_MATCH] == titles(officer, q)
+
+
+@pytest.mark.parametrize(("matches", "sort", "read"), [
+    (0, Sort.NEWEST, KeywordRead.EVERY_MATCH), (1, Sort.NEWEST, KeywordRead.PAGE),
+    (SORT_INDEX_FROM - 1, Sort.OLDEST, KeywordRead.PAGE),
+    (SORT_INDEX_FROM, Sort.NEWEST, KeywordRead.ALONG_THE_SORT),
+    (SORT_INDEX_FROM, Sort.NUMBER, KeywordRead.ALONG_THE_SORT),
+    (SORT_INDEX_FROM, Sort.DUE, KeywordRead.PAGE),
+])
+def test_a_keyword_is_read_along_the_sort_only_for_a_large_result_in_an_indexed_order(
+        matches, sort, read) -> None:
+    assert KeywordRead.of(sort, matches) is read
 
 
 def test_a_term_is_never_found_across_the_title_and_the_description(make_demand, officer) -> None:
