@@ -7,6 +7,7 @@ Handlers of a department that is neither lead nor co-department get 404 here, as
 from __future__ import annotations
 
 from datetime import date
+from types import SimpleNamespace
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, url_for
@@ -99,7 +100,7 @@ def _page(demand: Demand, *, posted: forms.ActionForm | None = None, stale: bool
     ), status
 
 
-def _page_labels() -> dict[str, Any]:
+def _page_labels() -> SimpleNamespace:
     """The labels the demand page shows (its history's above all), translated once per locale."""
     tables = {
         "actions": {**forms.SYSTEM_EVENT_LABELS,
@@ -115,7 +116,9 @@ def _page_labels() -> dict[str, Any]:
         "chase_kinds": KIND_LABELS,
         "roles": {str(role): role.label for role in Role},
     }
-    return {name: {key: str(label) for key, label in table.items()} for name, table in tables.items()}
+    # attributes rather than keys: a template's `labels.states` is then found at the first try
+    return SimpleNamespace(**{name: {key: str(label) for key, label in table.items()}
+                              for name, table in tables.items()})
 
 
 _labels = once_per_locale(_page_labels)
