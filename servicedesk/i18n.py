@@ -10,7 +10,7 @@ from typing import TypeVar
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_skeleton
 from flask import Flask, has_request_context, request, session
-from flask_babel import format_date, get_locale, gettext
+from flask_babel import get_locale, gettext
 from flask_login import current_user
 
 from servicedesk.config import LOCALES
@@ -87,7 +87,14 @@ def format_moment(value: datetime | None) -> str:
 
 def format_weekday(value: date) -> str:
     """周四 in Chinese, Thu in English."""
-    return format_date(value, "EEE")
+    return _weekday(value.weekday(), str(get_locale()))
+
+
+@lru_cache(maxsize=32)
+def _weekday(weekday: int, locale: str) -> str:
+    """A weekday's short name, remembered like _long_day: a deadline's explanation names the
+    weekday of every day it skips."""
+    return babel_format_date(date(2024, 1, 1 + weekday), "EEE", locale=locale)  # 1 January 2024 was a Monday
 
 
 def format_day_and_weekday(value: date) -> str:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from servicedesk.extensions import db
-from servicedesk.i18n import format_day, format_moment
+from servicedesk.i18n import format_day, format_moment, format_weekday
 
 
 def test_switching_to_english_before_signing_in(client) -> None:
@@ -69,3 +69,17 @@ def test_day_boundary_follows_shanghai_time(app) -> None:
 def test_pages_say_which_time_zone_they_use(client) -> None:
     page = client.get("/auth/login").get_data(as_text=True)
     assert "Asia/Shanghai" in page
+
+
+def test_weekdays_in_chinese_and_english(app) -> None:
+    week = [date(2026, 6, 1) + timedelta(days=n) for n in range(7)]  # Monday 1 June to Sunday 7 June
+    with app.test_request_context("/"):
+        assert [format_weekday(day) for day in week] == ["周一", "周二", "周三", "周四", "周五", "周六",
+                                                         "周日"]
+    with app.test_request_context("/"):
+        from flask import session
+        from flask_babel import refresh
+
+        session["locale"] = "en"
+        refresh()
+        assert [format_weekday(day) for day in week] == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
