@@ -85,7 +85,9 @@ class Demand(Base):
 
     __tablename__ = "demands"
     __table_args__ = (
-        Index("ix_demands_state_due_created", "state", "current_due", "created_at"),
+        # the id too on PostgreSQL, whose index entries point at rows, not ids (migration 0011)
+        Index("ix_demands_state_due_created", "state", "current_due", "created_at",
+              postgresql_include=["id"]),
         Index("ix_demands_lead_state", "lead_department_id", "state"),
     )
 

@@ -27,7 +27,7 @@ def test_migration_head_is_applied(app) -> None:
     with db.engine.connect() as connection:
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     head = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config()).get_current_head()
-    assert version == head == "0010"
+    assert version == head == "0011"
 
 
 @pytest.fixture
