@@ -83,3 +83,17 @@ def test_weekdays_in_chinese_and_english(app) -> None:
         session["locale"] = "en"
         refresh()
         assert [format_weekday(day) for day in week] == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def test_templates_translate_in_the_locale_in_force(app) -> None:
+    """The templates' _() and ngettext (i18n.catalog) follow the request's locale and a forced one."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    page = "{{ _('Sign out') }} {{ ngettext('%(num)d time', '%(num)d times', 2) }}"
+    with app.test_request_context("/"):
+        chinese = render_template_string(page)
+        with force_locale("en"):
+            assert render_template_string(page) == "Sign out 2 times"
+        assert render_template_string(page) == chinese
+        assert "Sign out" not in chinese and "2" in chinese
