@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from math import ceil
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Row, Select, func, inspect, literal, select, union_all
+from sqlalchemy import CompoundSelect, Row, Select, func, inspect, literal, select, union_all
 
 from servicedesk.extensions import db
 
@@ -77,21 +77,24 @@ def ids_first_of(statement: Select[Any], limit: int, offset: int = 0,
 
 
 def first_rows_of_each(statements: Sequence[Select[Any]], limit: int,
-                       read_whole: Select[Any]) -> list[list[Row[Any]]]:
-    """The first `limit` rows of each statement, in each one's order, in one statement: each
-    statement's rows chosen by ids first (ids_first_of) and read by `read_whole`, numbered in its
-    order, the lot joined by UNION ALL. One statement rather than one per list (a queue's sections)
-    spares each list's round trip and execution."""
-    if not statements:
-        return []
+                       read_whole: Select[Any]) -> CompoundSelect[Any]:
+    """One statement for the first `limit` rows of each statement, in each one's order (read by
+    rows_of_each): each statement's rows chosen by ids first (ids_first_of) and read by
+    `read_whole`, numbered in its order, the lot joined by UNION ALL. One statement rather than one
+    per list (a queue's sections) spares each list's round trip and execution."""
     members = []
     for number, statement in enumerate(statements):
         chosen = ids_first_of(statement, limit, read_whole=read_whole)
         position = func.row_number().over(order_by=chosen._order_by_clauses)
         members.append(chosen.order_by(None).add_columns(literal(number).label("list_number"),
                                                          position.label("list_position")))
-    rows: list[list[Row[Any]]] = [[] for _ in statements]
-    for row in db.session.execute(union_all(*members).order_by("list_number", "list_position")):
+    return union_all(*members).order_by("list_number", "list_position")
+
+
+def rows_of_each(statement: CompoundSelect[Any], lists: int) -> list[list[Row[Any]]]:
+    """The rows of a first_rows_of_each statement of `lists` statements, list by list."""
+    rows: list[list[Row[Any]]] = [[] for _ in range(lists)]
+    for row in db.session.execute(statement):
         rows[row.list_number].append(row)
     return rows
 

@@ -12,12 +12,13 @@ import pytest
 from sqlalchemy import select
 
 from servicedesk.calendar.store import working_calendar
+from servicedesk.demands import lists
 from servicedesk.demands.operations import take_action
 from servicedesk.demands.search import LIST_ROWS, DemandFilters, Sort, demand_query
 from servicedesk.domain.lifecycle import Action
 from servicedesk.extensions import db
 from servicedesk.models import Category, Demand, DemandEvent, ExtensionRequest, Role
-from servicedesk.pagination import first_rows_of_each, ids_first_of
+from servicedesk.pagination import first_rows_of_each, ids_first_of, rows_of_each
 from tests.demands.test_search import spread_demands
 
 #: Wednesday 17 June 2026: demands made by the fixtures on Monday the 15th had to be signed on the 16th
@@ -412,9 +413,32 @@ def test_the_sections_rows_read_in_one_statement_are_each_sections_first_rows(ap
     ]
     statements = [demand_query(leader, f) for f in filters]
     for limit in (1, 3, 50):
-        together = first_rows_of_each(statements, limit, LIST_ROWS)
+        together = rows_of_each(first_rows_of_each(statements, limit, LIST_ROWS), len(statements))
         alone = [db.session.execute(ids_first_of(s, limit, read_whole=LIST_ROWS)).all() for s in statements]
         assert [[row.number for row in rows] for rows in together] == [[row.number for row in rows]
                                                                       for rows in alone]
     assert together[-1] == [] and len(together[0]) == len(spread)
-    assert first_rows_of_each([], 20, LIST_ROWS) == []
+
+
+def test_a_queues_statements_are_built_once_for_each_kind_of_queue(client, auth, spread, department,
+                                                                   other_department, make_user,
+                                                                   freeze_clock) -> None:
+    """Handlers of one department share their queue's statements; another department's handler, or
+    the next day, get their own, and each sees their own demands."""
+    first, second = (make_user(Role.HANDLER, department=department) for _ in range(2))
+    other = make_user(Role.HANDLER, department=other_department)
+    lists._queue_statements.clear()
+    seen = {}
+    for user in (first, second, other):
+        auth.login(user)
+        seen[user.id] = page_of(client, "/demands/queue")[0].sections
+        auth.logout()
+    assert seen[first.id] == seen[second.id] != seen[other.id]
+    assert seen[other.id]["handler-in_progress"] == 0 and seen[first.id]["handler-in_progress"] == 2
+    assert len(lists._queue_statements) == 2  # one per department
+    auth.login(first)
+    page_of(client, "/demands/queue")
+    assert len(lists._queue_statements) == 2
+    freeze_clock("2026-06-18T10:00+08:00")  # Thursday: another card window
+    page_of(client, "/demands/queue")
+    assert len(lists._queue_statements) == 3
