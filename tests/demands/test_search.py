@@ -22,6 +22,7 @@ from servicedesk.demands.search import (
     Sort,
     Timeliness,
     card_window,
+    conditions,
     demand_query,
     fts_phrase,
     keyword_clause,
@@ -537,3 +538,19 @@ def test_filtered_reads_the_arguments_itself(wanbang, officer) -> None:
 
     found = db.session.scalars(filtered(officer, MultiDict([("q", "万邦"), ("state", "assigned")]))).all()
     assert [d.title for d in found] == ["新建生产线用地"]
+
+
+@pytest.mark.parametrize(("role", "asked_of_the_demands"), [
+    (DepartmentRole.ANY, False), (DepartmentRole.CO, False), (DepartmentRole.LEAD, True),
+])
+def test_sqlite_leaves_the_states_to_a_departments_list_of_ids(app, department, role,
+                                                               asked_of_the_demands) -> None:
+    """On SQLite a department's list of ids carries the states, and the demands are not asked them
+    again (which made SQLite read every demand in those states); as lead, the department is a
+    column of the demand and the states are asked of the demands. PostgreSQL keeps both."""
+    filters = DemandFilters(states=("accepted",), department_id=department.id, department_role=role)
+    sql = str(select(Demand.id).where(*conditions(filters, None)).compile(
+        db.engine, compile_kwargs={"literal_binds": True}))
+    sqlite = db.engine.dialect.name == "sqlite"
+    assert ("demands.state IN ('accepted')" in sql.replace("led_demands.state", "")) is (
+        asked_of_the_demands or not sqlite)
