@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import has_request_context, request
 from sqlalchemy import event
@@ -20,6 +21,7 @@ TRIGRAM_INDEXES = frozenset({"ix_demands_title_trgm", "ix_demands_description_tr
                              "ix_demands_description_bigrams", "ix_companies_name_bigrams",
                              "ix_demands_text_trgm", "ix_demands_text_bigrams"})
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+Remembered = TypeVar("Remembered")
 
 
 @event.listens_for(Engine, "connect")
@@ -59,6 +61,18 @@ def _begin_sqlite(connection: Connection) -> None:
 
 def is_read_only() -> bool:
     return has_request_context() and request.method in READ_ONLY_METHODS
+
+
+def for_the_request(name: str, build: Callable[[], Remembered]) -> Remembered:
+    """What `build` returns, made once and kept for the rest of the request: in its environ, not in
+    `g`, which a test's app context shares between the requests it makes. Outside a request, made
+    on each call."""
+    if not has_request_context():
+        return build()
+    key = f"servicedesk.{name}"
+    if key not in request.environ:
+        request.environ[key] = build()
+    return request.environ[key]
 
 
 def include_in_migrations(_object: Any, name: str | None, type_: str, _reflected: bool,

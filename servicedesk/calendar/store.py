@@ -10,13 +10,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from flask import has_request_context, request
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, delete, inspect, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import flag_modified
 
 from servicedesk import audit, clock
+from servicedesk.database import for_the_request
 from servicedesk.domain import statutory_holidays
 from servicedesk.domain.workdays import (
     FIRST_YEAR,
@@ -34,7 +34,6 @@ from servicedesk.models import CalendarDay, CalendarYear
 #: the longest range the admin may mark at once; the longest holiday is about ten days
 MAX_MARKED_DAYS = 62
 NAME_MAX_LENGTH = 60
-PAGE_CALENDAR_KEY = "servicedesk.page_calendar"
 
 
 class Source:
@@ -80,17 +79,10 @@ def working_calendar() -> WorkingCalendar:
 
 
 def page_calendar() -> WorkingCalendar:
-    """The calendar of what one request shows (its cards and deadlines),
-    shared so that their days are fetched once for the page, not once for each. For reading: code
-    that changes the calendar and then counts on it takes a working_calendar() of its own. Outside
-    a request, a new calendar. Kept in the request's environ, not in `g`, which a test's app
-    context shares between the requests it makes."""
-    if not has_request_context():
-        return working_calendar()
-    calendar = request.environ.get(PAGE_CALENDAR_KEY)
-    if calendar is None:
-        calendar = request.environ[PAGE_CALENDAR_KEY] = working_calendar()
-    return calendar
+    """The calendar of what one request shows (its cards and deadlines), shared so that their days
+    are fetched once for the page, not once for each. For reading: code that changes the calendar
+    and then counts on it takes a working_calendar() of its own."""
+    return for_the_request("page_calendar", working_calendar)
 
 
 def year_record(year: int) -> CalendarYear | None:

@@ -34,7 +34,6 @@ from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time
 from typing import Any
 
-from flask import g
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -56,10 +55,11 @@ from sqlalchemy.orm import aliased
 
 from servicedesk import clock
 from servicedesk.calendar import store as calendar_store
+from servicedesk.database import for_the_request
 from servicedesk.demands.operations import SOURCES, department_demand_ids, sees_all, visibility_clause
 from servicedesk.domain.lifecycle import OPEN_STATES, Action, CloseReason, Feedback, Outcome, State
 from servicedesk.domain.time_limits import DEFAULTS, Limit, Urgency
-from servicedesk.domain.workdays import DAY, ZONE, Card, WorkingCalendar
+from servicedesk.domain.workdays import DAY, ZONE, Card, WorkingCalendar, card_of
 from servicedesk.extensions import db
 from servicedesk.models import (
     Category,
@@ -135,13 +135,7 @@ class CardWindow:
     due_soon_until: date
 
     def card(self, due: date | None) -> Card:
-        if due is None:
-            return Card.NONE
-        if self.today > due:
-            return Card.RED
-        if due <= self.due_soon_until:
-            return Card.YELLOW
-        return Card.NONE
+        return Card.NONE if due is None else card_of(due, self.today, self.due_soon_until)
 
     def overdue_clause(self) -> ColumnElement[bool]:
         return Demand.current_due < self.today
@@ -688,7 +682,7 @@ def _trigrams_beginning(term: str) -> list[str]:
     """The trigrams of the search table that begin with the two characters (the tokenizer folds
     case, so the term is folded too). Remembered for the request, whose count and page both ask."""
     folded = term.lower()
-    remembered: dict[str, list[str]] = g.setdefault("trigrams_beginning", {})
+    remembered: dict[str, list[str]] = for_the_request("trigrams_beginning", dict)
     if folded not in remembered:
         remembered[folded] = list(db.session.scalars(select(demand_search_terms.c.term).where(
             demand_search_terms.c.term >= folded, demand_search_terms.c.term < folded + LAST_CHARACTER)))

@@ -252,13 +252,19 @@ class WorkingCalendar:
                            self._unloaded_years(counted_from, deadline.due))
 
     def card(self, due: date, now: datetime, due_soon_days: int) -> Card:
-        """Red once the due day has ended; yellow from the day it lies within the window."""
+        """The card at this moment, the window being due_soon_days working days from today."""
         today = local_day(now)
-        if today > due:
-            return Card.RED
-        if due <= self.add_working_days(today, due_soon_days):
-            return Card.YELLOW
-        return Card.NONE
+        return card_of(due, today, self.add_working_days(today, due_soon_days))
+
+
+def card_of(due: date, today: date, due_soon_until: date) -> Card:
+    """Red once the due day has ended; yellow from the day it lies within the window (due on or
+    before due_soon_until)."""
+    if today > due:
+        return Card.RED
+    if due <= due_soon_until:
+        return Card.YELLOW
+    return Card.NONE
 
 
 def _days_after(start: date, end: date) -> Iterable[date]:

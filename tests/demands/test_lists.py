@@ -238,6 +238,18 @@ def test_chinese_search_through_the_page(client, auth, officer, make_demand) -> 
     assert 'id="no-demands"' in missing and 'data-total="0"' in missing
 
 
+def test_a_word_logged_between_two_searches_is_found_by_the_second(client, auth, officer,
+                                                                   make_demand) -> None:
+    """What a search remembers (SQLite's trigrams that begin with a two-character word) lasts one
+    request, even under the test's own app context."""
+    make_demand("研发人员子女入学")
+    auth.login(officer)
+    titles = r'<td class="demand-title">\s*([^\s<]+)'
+    assert re.findall(titles, client.get("/demands/?q=用地").get_data(as_text=True)) == []
+    make_demand("新建生产线用地")
+    assert re.findall(titles, client.get("/demands/?q=用地").get_data(as_text=True)) == ["新建生产线用地"]
+
+
 def test_handlers_list_and_search_only_their_departments(client, auth, spread, department, make_user) -> None:
     handler = make_user(Role.HANDLER, department=department)
     auth.login(handler)
