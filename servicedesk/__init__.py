@@ -66,6 +66,7 @@ def register_extensions(app: Flask) -> None:
     from servicedesk.navigation import register_navigation
 
     db.init_app(app)
+    app.teardown_request(lambda error: database.end_read_only_request(db.session(), error))
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True,
                      include_object=database.include_in_migrations)
     csrf.init_app(app)

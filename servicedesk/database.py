@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -9,6 +10,8 @@ from typing import Any, TypeVar
 from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: the keyword search's own objects, made by migration 0003 per database and not in the models:
@@ -21,7 +24,10 @@ TRIGRAM_INDEXES = frozenset({"ix_demands_title_trgm", "ix_demands_description_tr
                              "ix_demands_description_bigrams", "ix_companies_name_bigrams",
                              "ix_demands_text_trgm", "ix_demands_text_bigrams"})
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: set in a session's info once it has flushed in its current transaction
+WROTE = "servicedesk.wrote"
 Remembered = TypeVar("Remembered")
+log = logging.getLogger(__name__)
 
 
 @event.listens_for(Engine, "connect")
@@ -61,6 +67,33 @@ def _begin_sqlite(connection: Connection) -> None:
 
 def is_read_only() -> bool:
     return has_request_context() and request.method in READ_ONLY_METHODS
+
+
+@event.listens_for(Session, "after_flush")
+def _remember_writing(session: Session, _flush_context: Any) -> None:
+    session.info[WROTE] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_writing(session: Session) -> None:
+    session.info.pop(WROTE, None)
+
+
+def end_read_only_request(session: Session, error: BaseException | None) -> None:
+    """End the transaction of a read-only request that went well with COMMIT, not the ROLLBACK
+    the session's removal would send: psycopg forgets every statement it has prepared on a
+    connection at each ROLLBACK, so that PostgreSQL would plan each of a page's statements anew on
+    every request (the demand page's main one: 5 ms of planning for 0.5 ms of work). Having read
+    only, the transaction has nothing that COMMIT could keep and ROLLBACK would undo. A request
+    that failed, wrote, or holds unflushed changes is left to the rollback."""
+    if (error is not None or not is_read_only() or not session.in_transaction()
+            or session.info.get(WROTE) or session.new or session.dirty or session.deleted):
+        return
+    try:
+        session.commit()
+    except SQLAlchemyError:
+        log.warning("could not end a read-only request's transaction; it is rolled back", exc_info=True)
 
 
 def for_the_request(name: str, build: Callable[[], Remembered]) -> Remembered:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Iterator
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, select, text
 
-from servicedesk.database import include_in_migrations
+from servicedesk.database import end_read_only_request, include_in_migrations
 from servicedesk.extensions import db
+from servicedesk.models import Category
 
 
 def test_migrations_build_exactly_the_models(app) -> None:
@@ -84,3 +86,73 @@ def test_postgresql_starts_no_parallel_workers_for_the_desk(app) -> None:
         pytest.skip("a PostgreSQL setting")
     with db.engine.connect() as connection:
         assert connection.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar() == "0"
+
+
+@contextlib.contextmanager
+def transaction_ends(engine) -> Iterator[list[str]]:
+    """How the engine's transactions end meanwhile: "commit" or "rollback", in order."""
+    ends: list[str] = []
+    on_commit, on_rollback = (lambda _c: ends.append("commit")), (lambda _c: ends.append("rollback"))
+    event.listen(engine, "commit", on_commit)
+    event.listen(engine, "rollback", on_rollback)
+    try:
+        yield ends
+    finally:
+        event.remove(engine, "commit", on_commit)
+        event.remove(engine, "rollback", on_rollback)
+
+
+def served(client, url: str, times: int = 1) -> list[int]:
+    """The status codes of GET url, each request in its own app context and session as on a
+    server: from a thread of its own, where the test's app context does not reach."""
+    codes: list[int] = []
+    thread = threading.Thread(target=lambda: codes.extend(client.get(url).status_code for _ in range(times)))
+    thread.start()
+    thread.join()
+    return codes
+
+
+def test_a_read_only_request_ends_its_transaction_with_commit(client, auth, officer) -> None:
+    auth.login(officer)
+    with transaction_ends(db.engine) as ends:
+        assert served(client, "/demands/") == [200]
+    assert ends == ["commit"]
+
+
+def test_a_request_that_wrote_or_failed_is_not_committed_by_its_end(app) -> None:
+    def category_named(name: str) -> Category:
+        db.session.add(category := Category(name=name, name_en=name, position=99))
+        db.session.flush()
+        return category
+
+    cases = [("GET", None, "flushed in a read"), ("POST", None, "flushed in a write"),
+             ("GET", RuntimeError("the view failed"), "flushed before a failure")]
+    for method, error, name in cases:
+        with app.test_request_context("/", method=method), transaction_ends(db.engine) as ends:
+            category_named(name)
+            end_read_only_request(db.session(), error)
+            db.session.rollback()  # what the session's removal does
+        assert ends == ["rollback"], name
+    assert db.session.scalars(select(Category.name).where(Category.position == 99)).all() == []
+
+
+def test_postgresql_keeps_a_connections_prepared_statements_across_read_only_requests(
+        app, client, auth, officer) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("psycopg's prepared statements")
+    auth.login(officer)
+    connections = set()
+
+    def remember(connection, *_args) -> None:
+        connections.add(connection.connection.dbapi_connection)
+
+    event.listen(db.engine, "after_cursor_execute", remember)
+    try:  # psycopg prepares a statement at its sixth run on a connection
+        assert served(client, "/demands/", times=8) == [200] * 8
+    finally:
+        event.remove(db.engine, "after_cursor_execute", remember)
+    prepared = []
+    for raw in connections:  # idle in the pool: asked directly, and left as found
+        prepared.append(raw.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()[0])
+        raw.commit()
+    assert max(prepared) > 0
