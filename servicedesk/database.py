@@ -12,6 +12,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.visitors import replacement_traverse
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: the keyword search's own objects, made by migration 0003 per database and not in the models:
@@ -27,6 +29,7 @@ READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: set in a session's info once it has flushed in its current transaction
 WROTE = "servicedesk.wrote"
 Remembered = TypeVar("Remembered")
+Statement = TypeVar("Statement")
 log = logging.getLogger(__name__)
 
 
@@ -106,6 +109,23 @@ def for_the_request(name: str, build: Callable[[], Remembered]) -> Remembered:
     if key not in request.environ:
         request.environ[key] = build()
     return request.environ[key]
+
+
+def with_values_written_in(statement: Statement) -> Statement:
+    """The statement with each of its values written into its SQL rather than sent as a parameter
+    (SQLAlchemy's literal_execute), for a statement built once for values that are the desk's own,
+    never a user's text. PostgreSQL keeps the plan of a prepared statement without parameters, so
+    that it plans such a statement once per connection; one with parameters it plans again on each
+    run where its plan for any value might cost more (a queue's statement: 6 ms of planning each
+    time, for 6 of work)."""
+    def written_in(element: Any) -> Any:
+        if isinstance(element, BindParameter) and not element.literal_execute:
+            written = element._clone()
+            written.literal_execute = True
+            return written
+        return None
+
+    return replacement_traverse(statement, {}, written_in)
 
 
 def include_in_migrations(_object: Any, name: str | None, type_: str, _reflected: bool,

@@ -250,6 +250,12 @@ def auth(client: FlaskClient) -> AuthActions:
 @dataclass
 class QueryCounter:
     statements: list[str] = field(default_factory=list)
+    #: each statement's parameters, as sent to the driver
+    parameters: list[Any] = field(default_factory=list)
+
+    @property
+    def sent(self) -> list[tuple[str, Any]]:
+        return list(zip(self.statements, self.parameters, strict=True))
 
     @property
     def count(self) -> int:
@@ -265,10 +271,11 @@ def count_queries(app: Flask) -> Iterator[QueryCounter]:
     def counting() -> Iterator[QueryCounter]:
         counter = QueryCounter()
 
-        def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        def before(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
             if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA",
                                                           "SAVEPOINT", "RELEASE")):
                 counter.statements.append(statement)
+                counter.parameters.append(parameters)
 
         event.listen(db.engine, "before_cursor_execute", before)
         try:

@@ -24,6 +24,7 @@ from wtforms import BooleanField, DateField, SearchField, SelectField, SelectMul
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from servicedesk.database import with_values_written_in
 from servicedesk.demands import bp, operations
 from servicedesk.demands.forms import SOURCE_LABELS, STEP_LABELS, URGENCY_LABELS
 from servicedesk.demands.search import (
@@ -275,6 +276,8 @@ def queue_statements(user: User, sections: Sequence[Section], window: CardWindow
         queries = [demand_query(user, s.filters, window) for s in sections]
         built = QueueStatements(select(*(count_of(q).scalar_subquery() for q in queries)),
                                 first_rows_of_each(queries, QUEUE_LIMIT, LIST_ROWS))
+        if key[-1] == "postgresql":
+            built = QueueStatements(*(with_values_written_in(s) for s in (built.counts, built.rows)))
         if len(_queue_statements) >= QUEUE_STATEMENTS_KEPT:
             _queue_statements.clear()
         _queue_statements[key] = built

@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, select, text
 
-from servicedesk.database import end_read_only_request, include_in_migrations
+from servicedesk.database import end_read_only_request, include_in_migrations, with_values_written_in
 from servicedesk.extensions import db
 from servicedesk.models import Category
 
@@ -156,3 +156,22 @@ def test_postgresql_keeps_a_connections_prepared_statements_across_read_only_req
         prepared.append(raw.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()[0])
         raw.commit()
     assert max(prepared) > 0
+
+
+def test_a_statement_with_its_values_written_in_runs_without_parameters(app, count_queries) -> None:
+    for position, name in enumerate(["甲", "乙", "丙"], start=50):
+        db.session.add(Category(name=name, name_en=name, position=position))
+    db.session.commit()
+    statement = (select(Category.name).where(Category.position.in_([50, 52, 53]), Category.name != "乙")
+                 .order_by(Category.position).limit(5))
+    with count_queries() as counter:
+        assert db.session.scalars(with_values_written_in(statement)).all() == ["甲", "丙"]
+        assert db.session.scalars(statement).all() == ["甲", "丙"]
+
+    def values(parameters) -> set:
+        return set(parameters.values() if isinstance(parameters, dict) else parameters)
+
+    (written_sql, written_parameters), (_sql, parameters) = counter.sent
+    own = {50, 52, 53, "乙", 5}
+    assert not own & values(written_parameters) and "50" in written_sql and "'乙'" in written_sql
+    assert own <= values(parameters)  # the statement itself still sends them apart

@@ -454,3 +454,18 @@ def test_a_queues_statements_are_built_once_for_each_kind_of_queue(client, auth,
     freeze_clock("2026-06-18T10:00+08:00")  # Thursday: another card window
     page_of(client, "/demands/queue")
     assert len(lists._queue_statements) == 3
+
+
+def test_postgresql_is_sent_a_queues_statements_with_their_values_written_in(client, auth, handler,
+                                                                              spread, count_queries) -> None:
+    """Built for one kind of queue, they hold only the desk's own values, so that PostgreSQL
+    keeps their plans (database.with_values_written_in)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's plans")
+    auth.login(handler)
+    with count_queries() as counter:
+        page, _html = page_of(client, "/demands/queue")
+    assert page.sections["handler-in_progress"] > 0
+    queue = [parameters for sql, parameters in counter.sent
+             if sql.startswith("SELECT (SELECT count") or "list_number" in sql]
+    assert len(queue) == 2 and not any(queue)
