@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from math import ceil
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import CompoundSelect, Row, Select, func, inspect, literal, select, union_all
+from sqlalchemy import CompoundSelect, Row, Select, func, inspect, literal, literal_column, select, union_all
 
 from servicedesk.extensions import db
 
@@ -51,7 +51,7 @@ def paginate(statement: Select[Any], page: int, per_page: int, *,
     if ids_first:
         statement = ids_first_of(statement, per_page, offset, read_whole)
     else:
-        statement = statement.limit(per_page).offset(offset)
+        statement = window_of(statement, per_page, offset)
     result = db.session.execute(statement)
     items = list(result.all() if read_whole is not None else result.scalars())
     return Page(items=items, total=total, page=page, per_page=per_page)
@@ -68,12 +68,18 @@ def ids_first_of(statement: Select[Any], limit: int, offset: int = 0,
     given, else as the entity with the statement's loader options."""
     entity = statement.column_descriptions[0]["entity"]
     key = inspect(entity).primary_key[0]
-    ids = (statement.with_only_columns(key, maintain_column_froms=True)
-           .limit(limit).offset(offset))
+    ids = window_of(statement.with_only_columns(key, maintain_column_froms=True), limit, offset)
     if read_whole is not None:
         return read_whole.where(key.in_(ids)).order_by(*statement._order_by_clauses)
     whole = select(entity).where(key.in_(ids)).order_by(*statement._order_by_clauses)
     return whole.options(*statement._with_options)
+
+
+def window_of(statement: Select[Any], limit: int, offset: int) -> Select[Any]:
+    """The statement's rows from `offset` to `offset + limit`, both numbers written into its SQL:
+    PostgreSQL plans a statement whose LIMIT is a parameter as if it read a tenth of its rows, and so
+    never keeps a plan for it, planning a list's page anew on every request."""
+    return statement.limit(literal_column(str(int(limit)))).offset(literal_column(str(int(offset))))
 
 
 def first_rows_of_each(statements: Sequence[Select[Any]], limit: int,

@@ -18,7 +18,7 @@ from servicedesk.demands.search import LIST_ROWS, DemandFilters, Sort, demand_qu
 from servicedesk.domain.lifecycle import Action
 from servicedesk.extensions import db
 from servicedesk.models import Category, Demand, DemandEvent, ExtensionRequest, Role
-from servicedesk.pagination import first_rows_of_each, ids_first_of, rows_of_each
+from servicedesk.pagination import first_rows_of_each, ids_first_of, paginate, rows_of_each
 from tests.demands.test_search import spread_demands
 
 #: Wednesday 17 June 2026: demands made by the fixtures on Monday the 15th had to be signed on the 16th
@@ -469,3 +469,16 @@ def test_postgresql_is_sent_a_queues_statements_with_their_values_written_in(cli
     queue = [parameters for sql, parameters in counter.sent
              if sql.startswith("SELECT (SELECT count") or "list_number" in sql]
     assert len(queue) == 2 and not any(queue)
+
+
+def test_a_pages_size_and_start_are_written_into_its_sql(app, leader, spread, count_queries) -> None:
+    """As numbers in the SQL, not parameters, so that PostgreSQL may keep a list's plan
+    (pagination.window_of); the page is the same rows either way."""
+    statement = demand_query(leader, DemandFilters(sort=Sort.NEWEST))
+    everything = db.session.scalars(statement).all()
+    with count_queries() as counter:
+        page = paginate(statement, 2, 3)
+        by_ids = paginate(statement, 2, 3, ids_first=True)
+    assert page.items == by_ids.items == everything[3:6] and page.total == len(everything)
+    for sql in counter.statements[1::2]:  # each page's rows, after its count
+        assert " LIMIT 3 OFFSET 3" in " ".join(sql.split())
