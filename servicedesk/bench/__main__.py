@@ -10,7 +10,7 @@ holds any table is refused unless `--wipe` (drop every table first) or `--reuse`
 former run left there, `--keep` or a database URL, without building). Then measures in-process,
 through the Flask test client signed in as the desk's users, with the clock pinned to FROZEN_NOW:
 
-- page=NAME median_ms p95_ms queries: `--repeat` requests of each page after two to warm up; queries
+- page=NAME median_ms p95_ms queries: `--repeat` requests of each page after WARM_UP to warm up; queries
   is the number of SQL statements one request runs (the most of any request), counted on the engine.
   The list (as an officer: unfiltered, by department and state, a keyword of two characters and one
   of four), the demand page of a demand with 30 events (as a leader), each role's queue (a handler of
@@ -59,8 +59,11 @@ from servicedesk.domain.lifecycle import OPEN_STATES
 from servicedesk.extensions import db
 from servicedesk.models import Demand
 
-#: requests before the timed ones: imports, compiled statements, template caches
-WARM_UP = 2
+#: requests before the timed ones: imports, compiled statements, template caches, and on PostgreSQL
+#: the plans it keeps: psycopg prepares a statement at its sixth run on a connection, and PostgreSQL
+#: keeps a plan from the sixth run of the prepared statement on, as on any server that has run the
+#: page a dozen times since it started
+WARM_UP = 12
 OPEN_STATE_ARGS = [("state", state.value) for state in sorted(OPEN_STATES)]
 #: the groups of figures, in the order they are measured (the chase tick changes the data: last)
 FIGURES = ("pages", "exports", "chase")
