@@ -360,6 +360,12 @@ class DemandFilters:
                 and getattr(self, f.name) != f.default]
 
     @property
+    def holds_free_text(self) -> bool:
+        """Whether a user's own text narrows the list (keywords, part of a company's name): every
+        other filter is a value the desk checked against its own (a state, an id, a day)."""
+        return bool(self.q or self.company_name)
+
+    @property
     def needs_window(self) -> bool:
         return self.overdue or self.due_soon or self.sign in (Timeliness.LATE, Timeliness.MEASURED)
 

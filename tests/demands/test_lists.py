@@ -471,6 +471,24 @@ def test_postgresql_is_sent_a_queues_statements_with_their_values_written_in(cli
     assert len(queue) == 2 and not any(queue)
 
 
+def test_postgresql_is_sent_a_list_of_checked_values_written_in_and_a_users_text_apart(
+        client, auth, leader, spread, count_queries) -> None:
+    """The lists people open again and again (the dashboard's links) keep their plans on
+    PostgreSQL; a keyword is never written into the SQL."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's plans")
+    auth.login(leader)
+    sent = {}
+    for url in ("/demands/?state=accepted&state=assigned&overdue=1", "/demands/?q=用地&state=accepted"):
+        with count_queries() as counter:
+            assert client.get(url).status_code == 200
+        sent[url] = [parameters for sql, parameters in counter.sent if "FROM demands" in sql
+                     and "demand_state_totals" not in sql]
+    checked, keyword = sent.values()
+    assert len(checked) == 2 and not any(checked)  # the count and the rows
+    assert keyword and all("用地" in str(parameters) for parameters in keyword)
+
+
 def test_a_pages_size_and_start_are_written_into_its_sql(app, leader, spread, count_queries) -> None:
     """As numbers in the SQL, not parameters, so that PostgreSQL may keep a list's plan
     (pagination.window_of); the page is the same rows either way."""
