@@ -41,6 +41,7 @@ from sqlalchemy import (
     Result,
     Select,
     String,
+    Subquery,
     case,
     cast,
     func,
@@ -70,7 +71,7 @@ from servicedesk.demands.forms import (
 from servicedesk.demands.operations import STATE_LABELS
 from servicedesk.demands.search import CardWindow, DemandFilters, card_window, demand_query
 from servicedesk.domain.lifecycle import State
-from servicedesk.domain.workdays import DAY, ZONE, WorkingCalendar, local_day
+from servicedesk.domain.workdays import DAY, ZONE, WorkingCalendar
 from servicedesk.extensions import db
 from servicedesk.i18n import is_chinese
 from servicedesk.models import (
@@ -217,10 +218,6 @@ def _values(fields: Sequence[Field[Any]], rows: Result[Any], context: Context) -
             yield values
 
 
-def _local(moment: datetime | None) -> date | None:
-    return local_day(moment) if moment is not None else None
-
-
 def _file_name(title: Any, today: date) -> str:
     return f"{title}-{today.isoformat()}.xlsx"
 
@@ -231,12 +228,14 @@ class Listed:
 
     statement: Select[tuple[Demand]]
     window: CardWindow
+    filters: DemandFilters
 
 
 def _listed(calendar: WorkingCalendar | None = None) -> Listed:
     user = current_user._get_current_object()
     window = card_window(clock.today(), calendar)
-    return Listed(demand_query(user, DemandFilters.from_args(request.args), window), window)
+    filters = DemandFilters.from_args(request.args)
+    return Listed(demand_query(user, filters, window), window, filters)
 
 
 def _rows(statement: Select[Any]) -> Result[Any]:
@@ -312,20 +311,30 @@ def _days_taken(row: Any, context: Context) -> int | None:
 
 
 def _first_logged_day(statement: Select[tuple[Demand]], default: date) -> date:
+    """The day the earliest listed demand was logged (Beijing time), or `default` if earlier. The
+    minimum of Beijing's wall-clock time, not of the column itself: for the minimum of a column
+    PostgreSQL reads that column's index from its oldest entry until one matches, and the open
+    demands are the newest (it read 30,000 closed ones first: 15 ms of the open ledger's 200)."""
     listed = statement.order_by(None).subquery()
-    first = db.session.scalar(select(func.min(listed.c.created_at)))
-    return min(_local(first) or default, default)
+    first = db.session.scalar(select(func.min(BeijingTime(listed.c.created_at))))
+    return min(first.date() if first is not None else default, default)
 
 
 # The ledger (台账): one row per demand, every field
 
 _link = demand_co_departments.c
-#: each demand's co-departments' ids, comma-separated (Context.names puts them in order); joined
-#: once, not a subquery per row, whose estimated cost has PostgreSQL compile the statement (JIT)
-#: for longer than it then takes to run
-CO_DEPARTMENTS = (select(_link.demand_id, func.aggregate_strings(cast(_link.department_id, String), ",")
-                         .label("ids"))
-                  .group_by(_link.demand_id).subquery("co"))
+
+
+def co_departments(states: tuple[str, ...]) -> Subquery:
+    """Each demand's co-departments' ids, comma-separated (Context.names puts them in order), of the
+    demands in the listed states (all if none): joined once, not a subquery per row, whose estimated
+    cost has PostgreSQL compile the statement (JIT) for longer than it then takes to run. The
+    states narrow the links by the demand's state they carry (migration 0008), so that the open
+    ledger groups the open demands' links, not the year's (37,000 at 100,000 demands)."""
+    ids = select(_link.demand_id, func.aggregate_strings(cast(_link.department_id, String), ",").label("ids"))
+    if states:
+        ids = ids.where(_link.demand_state.in_(states))
+    return ids.group_by(_link.demand_id).subquery("co")
 
 
 class BeijingTime(FunctionElement[datetime]):
@@ -451,7 +460,7 @@ def _given(condition: Any, flag: Any) -> Any:
 
 
 #: the ledger's days and moments as Excel's serials (the day it was logged, and the day it was
-#: closed for the days taken, as its Beijing day)
+#: closed for the days taken, as its Beijing day); and its co-departments (co_departments)
 LEDGER_COLUMNS = (
     Demand.number, MomentDaySerial(Demand.created_at).label("created_at"), Demand.source,
     _day(Visit.visited_on), Visit.place.label("visit_place"), Company.name.label("company"),
@@ -466,7 +475,7 @@ LEDGER_COLUMNS = (
     _serial(Demand.closed_at), MomentDaySerial(Demand.closed_at).label("closed_day"), Demand.close_reason,
     Demand.returns_count, Demand.reopen_count, Demand.key_supervision, Demand.key_supervision_reason,
     func.nullif(Demand.escalation_level, 0).label("escalation_level"),  # none shows as nothing
-    _day(Demand.current_due), CO_DEPARTMENTS.c.ids.label("co_department_ids"),
+    _day(Demand.current_due),
 )
 
 
@@ -531,8 +540,10 @@ def export_ledger() -> Response:
     names = db.session.execute(select(Department.id, Department.name))
     context = Context(today, is_chinese(), departments={number: name for number, name in names})
     context.days = WorkingDayCount(calendar, _first_logged_day(listed.statement, today), today)
-    rows = (_demand_rows(listed.statement, context.chinese, *LEDGER_COLUMNS)
-            .outerjoin(CO_DEPARTMENTS, CO_DEPARTMENTS.c.demand_id == Demand.id))
+    co = co_departments(listed.filters.states)
+    columns = (*LEDGER_COLUMNS, co.c.ids.label("co_department_ids"))
+    rows = (_demand_rows(listed.statement, context.chinese, *columns)
+            .outerjoin(co, co.c.demand_id == Demand.id))
     return _sheet(_l("Demand ledger"), LEDGER, _rows(rows), context)
 
 

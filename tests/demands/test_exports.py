@@ -191,6 +191,9 @@ def test_the_ledger_names_the_co_departments_in_order_and_the_escalation(
     assert rows[demand.number]["Escalation"] == "escalated to the department head"
     assert rows[world["planned"].number]["Co-departments"] == other_department.name
     assert rows[world["assigned"].number]["Co-departments"] is None
+    by_state = sheet_of(client, f"/demands/export/ledger.xlsx?state={demand.state}")  # links read by state
+    rows = {row["Number"]: row for row in records(by_state)}
+    assert rows[demand.number]["Co-departments"] == f"{other_department.name}, {third.name}"
 
 
 def test_moments_are_beijing_time(client, auth, officer, world, make_demand, department) -> None:
