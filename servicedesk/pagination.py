@@ -45,9 +45,11 @@ def paginate(statement: Select[Any], page: int, per_page: int, *,
     are then its rows, not objects)."""
     page = max(page, 1)
     total = db.session.scalar(counted if counted is not None else count_of(statement)) or 0
+    offset = (page - 1) * per_page
+    if offset and offset >= total:  # past the end: nothing to read (and an offset no database takes)
+        return Page(items=[], total=total, page=page, per_page=per_page)
     if read_with is not None:
         statement = read_with(total)
-    offset = (page - 1) * per_page
     if ids_first:
         statement = ids_first_of(statement, per_page, offset, read_whole)
     else:

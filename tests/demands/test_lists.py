@@ -500,3 +500,12 @@ def test_a_pages_size_and_start_are_written_into_its_sql(app, leader, spread, co
     assert page.items == by_ids.items == everything[3:6] and page.total == len(everything)
     for sql in counter.statements[1::2]:  # each page's rows, after its count
         assert " LIMIT 3 OFFSET 3" in " ".join(sql.split())
+
+
+def test_a_page_past_the_end_is_an_empty_page(client, auth, officer, spread) -> None:
+    auth.login(officer)
+    for page in ("2", "99999999999999999999999"):  # the last, a number no database takes as an offset
+        response = client.get(f"/demands/?page={page}")
+        assert response.status_code == 200
+        html = response.get_data(as_text=True)
+        assert "<tr data-demand=" not in html and f"{len(spread)} demands." in html
