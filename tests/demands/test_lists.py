@@ -504,7 +504,7 @@ def test_a_pages_size_and_start_are_written_into_its_sql(app, leader, spread, co
 
 def test_a_page_past_the_end_is_an_empty_page(client, auth, officer, spread) -> None:
     auth.login(officer)
-    for page in ("2", "99999999999999999999999"):  # the last, a number no database takes as an offset
+    for page in ("2", "99999999999999999999999"):  # just past the end, and an offset no database takes
         response = client.get(f"/demands/?page={page}")
         assert response.status_code == 200
         html = response.get_data(as_text=True)
