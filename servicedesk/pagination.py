@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from math import ceil
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import CompoundSelect, Row, Select, func, inspect, literal, literal_column, select, union_all
+from sqlalchemy import CompoundSelect, Integer, Row, Select, func, inspect, literal_column, select, union_all
 
 from servicedesk.extensions import db
 
@@ -94,8 +94,10 @@ def first_rows_of_each(statements: Sequence[Select[Any]], limit: int,
     for number, statement in enumerate(statements):
         chosen = ids_first_of(statement, limit, read_whole=read_whole)
         position = func.row_number().over(order_by=chosen._order_by_clauses)
-        members.append(chosen.order_by(None).add_columns(literal(number).label("list_number"),
-                                                         position.label("list_position")))
+        # the list's number written into the SQL, like the window: a statement of the desk's own
+        # values alone is one whose plan PostgreSQL keeps
+        list_number = literal_column(str(number), Integer).label("list_number")
+        members.append(chosen.order_by(None).add_columns(list_number, position.label("list_position")))
     return union_all(*members).order_by("list_number", "list_position")
 
 

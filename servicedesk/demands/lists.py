@@ -24,7 +24,6 @@ from wtforms import BooleanField, DateField, SearchField, SelectField, SelectMul
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from servicedesk.database import with_values_written_in
 from servicedesk.demands import bp, operations
 from servicedesk.demands.forms import SOURCE_LABELS, STEP_LABELS, URGENCY_LABELS
 from servicedesk.demands.search import (
@@ -276,8 +275,6 @@ def queue_statements(user: User, sections: Sequence[Section], window: CardWindow
         queries = [demand_query(user, s.filters, window) for s in sections]
         built = QueueStatements(select(*(count_of(q).scalar_subquery() for q in queries)),
                                 first_rows_of_each(queries, QUEUE_LIMIT, LIST_ROWS))
-        if key[-1] == "postgresql":
-            built = QueueStatements(*(with_values_written_in(s) for s in (built.counts, built.rows)))
         if len(_queue_statements) >= QUEUE_STATEMENTS_KEPT:
             _queue_statements.clear()
         _queue_statements[key] = built
@@ -401,7 +398,7 @@ def index() -> str:
     window = card_window()
 
     def listed(matches: int = 0) -> Select[tuple[Demand]]:
-        return _with_plans_kept(demand_query(user, filters, window, matches=matches), filters)
+        return demand_query(user, filters, window, matches=matches)
 
     page = paginate(listed(), request.args.get("page", 1, type=int) or 1, PER_PAGE, read_with=listed,
                     counted=known_total(user, filters), ids_first=True, read_whole=LIST_ROWS)
@@ -409,17 +406,6 @@ def index() -> str:
                            extras=row_extras(page.items, window), window=window,
                            more_open=bool(filters.narrowing or form.errors),
                            **_labels())
-
-
-def _with_plans_kept(statement: Select[tuple[Demand]], filters: DemandFilters) -> Select[tuple[Demand]]:
-    """On PostgreSQL, a list narrowed by checked values only (the dashboard's links, a state, a
-    department) goes with those values written in, so that PostgreSQL keeps the plans of the lists
-    people open again and again, which it planned anew on each request where a filter's value
-    changes the best plan (an overdue list's rows: 0.8 ms of planning for 1 of work). A user's own
-    text stays a parameter."""
-    if filters.holds_free_text or db.session.get_bind().dialect.name != "postgresql":
-        return statement
-    return with_values_written_in(statement)
 
 
 def _row_labels() -> dict[str, Any]:

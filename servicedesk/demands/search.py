@@ -55,7 +55,7 @@ from sqlalchemy.orm import aliased
 
 from servicedesk import clock
 from servicedesk.calendar import store as calendar_store
-from servicedesk.database import for_the_request
+from servicedesk.database import for_the_request, with_values_written_in
 from servicedesk.demands.operations import SOURCES, department_demand_ids, sees_all, visibility_clause
 from servicedesk.domain.lifecycle import OPEN_STATES, Action, CloseReason, Feedback, Outcome, State
 from servicedesk.domain.time_limits import DEFAULTS, Limit, Urgency
@@ -438,7 +438,18 @@ def demand_query(user: User, filters: DemandFilters, window: CardWindow | None =
     where = [visibility_clause(user, within_department=filters.department_id),
              *conditions(filters, window, keyword_read=KeywordRead.of(filters.sort, matches))]
     statement = select(Demand).where(*_along_the_sort(where, filters.sort, matches))
-    return statement.order_by(*_order(filters.sort))
+    return _with_plans_kept(statement.order_by(*_order(filters.sort)), filters)
+
+
+def _with_plans_kept(statement: Select[tuple[Demand]], filters: DemandFilters) -> Select[tuple[Demand]]:
+    """On PostgreSQL, demands narrowed by checked values only (a queue's sections, the dashboard's
+    links, a state, a department) are asked with those values written in, so that PostgreSQL keeps
+    the plans of what people open again and again, which it planned anew on each request where a
+    value changes the best plan (a queue's rows: 6 ms of planning for 4 of work; an overdue list's
+    0.8 for 1). A user's own text stays a parameter."""
+    if filters.holds_free_text or db.session.get_bind().dialect.name != "postgresql":
+        return statement
+    return with_values_written_in(statement)
 
 
 def known_total(user: User, filters: DemandFilters) -> Select[tuple[int]] | None:
